@@ -1,0 +1,5 @@
+"""democalc: a tiny calculator."""
+
+from .api import Calculator
+
+__all__ = ["Calculator"]

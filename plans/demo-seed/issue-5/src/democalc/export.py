@@ -1,0 +1,1 @@
+"""Export plots to PNG: waits for the plotting backend (#4)."""

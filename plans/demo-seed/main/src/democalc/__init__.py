@@ -1,0 +1,3 @@
+"""democalc: a tiny calculator."""
+
+__all__: list[str] = []

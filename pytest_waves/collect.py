@@ -1,0 +1,128 @@
+"""Plan → pytest nodes, in the shape of pytest's non-python example:
+PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (clippy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import git
+import pytest
+from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+from . import gate
+from .forge import make_forge
+from .loader import LoadedPlan, PlannedStep
+from .model import Issue, Wave
+from .steps.base import StepContext, StepFailed
+
+if TYPE_CHECKING:
+    from .plugin import WavesState
+
+
+class PlanFile(pytest.File):
+    loaded: LoadedPlan
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        for wave in self.loaded.plan.waves:
+            yield WaveNode.from_parent(self, name=wave.key, wave=wave, loaded=self.loaded)
+
+
+class WaveNode(pytest.Collector):
+    def __init__(self, *, wave: Wave, loaded: LoadedPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wave, self.loaded = wave, loaded
+        self.add_marker(self.wave.key)
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        in_wave = {issue.number: issue for issue in self.wave.issues}
+        for number in self.loaded.order:  # dependencies first, else the plan's order
+            if number in in_wave:
+                yield IssueNode.from_parent(self, name=f"issue{number}", issue=in_wave[number], loaded=self.loaded)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.loaded.line("waves", self.loaded.plan.waves.index(self.wave)) - 1, self.name
+
+
+class IssueNode(pytest.Collector):
+    def __init__(self, *, issue: Issue, loaded: LoadedPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.issue, self.loaded = issue, loaded
+        self.add_marker(self.name)
+
+    def collect(self) -> Iterator[pytest.Item]:
+        wave = self.parent.wave  # type: ignore[union-attr]
+        for planned in self.loaded.steps[self.issue.number]:
+            yield StepItem.from_parent(self, name=planned.name, planned=planned, wave=wave,
+                                       issue=self.issue, loaded=self.loaded)
+
+
+class StepItem(pytest.Item):
+    """One checklist item. It runs real work; its failure reads like the failing checklist line."""
+
+    def __init__(self, *, planned: PlannedStep, wave: Wave, issue: Issue, loaded: LoadedPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.planned, self.wave, self.issue, self.loaded = planned, wave, issue, loaded
+        self.add_marker(planned.kind.name)
+        self.add_marker("waves")
+        if planned.skip_reason:
+            self.add_marker(pytest.mark.skip(reason=planned.skip_reason))
+        elif self.state.dry_run:
+            self.add_marker(pytest.mark.skip(reason=f"dry run: would {self.describe()}"))
+        else:
+            gate.mark(self)
+        self.user_properties += [("waves.plan", loaded.key), ("waves.wave", str(wave.id)),
+                                 ("waves.issue", issue.number), ("waves.step", planned.name),
+                                 ("waves.kind", planned.kind.name)]
+
+    @property
+    def state(self) -> WavesState:
+        from .plugin import state_of
+
+        return state_of(self.config)
+
+    def context(self) -> StepContext:
+        forge = make_forge(self.loaded.plan.forge.kind, self.loaded.path, self.loaded.plan.project)
+        return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
+                           forge=forge)
+
+    def describe(self) -> str:
+        try:
+            return self.planned.kind.describe(self.planned.options, self.context())
+        except StepFailed as exc:
+            return f"{self.planned.kind.name} ({exc.summary})"
+
+    def runtest(self) -> None:
+        ctx = self.context()
+        try:
+            note = self.planned.kind.run(self.planned.options, ctx)
+        finally:
+            self.user_properties += ctx.properties
+        if note:
+            self.user_properties.append(("waves.note", note))
+
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        error = excinfo.value
+        if isinstance(error, StepFailed):
+            return self._failure_text(error.summary, error.details, error.output)
+        if isinstance(error, git.GitCommandError):
+            return self._failure_text(f"git {error.command[1] if len(error.command) > 1 else ''} failed "
+                                      f"(exit {error.status})", [str(error.stderr).strip()])
+        if isinstance(error, OSError):
+            return self._failure_text(f"{type(error).__name__}: {error}", [])
+        return super().repr_failure(excinfo, style=style)  # a plugin bug: show the traceback
+
+    def _failure_text(self, summary: str, details: list[str], output: str = "") -> str:
+        rel = self.loaded.path.name
+        lines = [f"#{self.issue.number} {self.issue.title} — step {self.planned.name!r} "
+                 f"({self.planned.kind.name}, {rel}:{self.planned.line})", f"  {summary}"]
+        lines += [f"    {detail}" for detail in details if detail]
+        if output.strip():
+            lines += ["  last lines of output:", *(f"    | {line}" for line in output.splitlines())]
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.loaded.path, self.planned.line - 1, f"#{self.issue.number} {self.planned.name}"
+

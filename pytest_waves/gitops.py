@@ -1,0 +1,128 @@
+"""Git through GitPython, with the harness's promises: refuse dirty worktrees, never stash, abort
+what fails so branch, index and files are as they were, and serialize what worktrees share."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+from filelock import FileLock
+
+from .steps.base import StepFailed
+
+LOCK_TIMEOUT_SECONDS = 300
+
+
+def open_repo(path: Path) -> git.Repo:
+    if not path.exists():
+        raise StepFailed(f"{path} does not exist", ["run the issue's `worktree` step first, or fix the path"])
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise StepFailed(f"{path} is not a git repository or worktree") from None
+
+
+def common_dir(repo: git.Repo) -> Path:
+    return Path(repo.common_dir).resolve()
+
+
+@contextlib.contextmanager
+def repository_lock(repo: git.Repo) -> Iterator[None]:
+    """Worktrees share one object store and ref database: one writer at a time per repository."""
+    with FileLock(str(common_dir(repo) / "pytest-waves.lock"), timeout=LOCK_TIMEOUT_SECONDS):
+        yield
+
+
+def git_error(exc: git.GitCommandError) -> str:
+    text = (exc.stderr or exc.stdout or "").strip()
+    for prefix in ("stderr: '", "stdout: '"):
+        text = text.removeprefix(prefix)
+    return text.rstrip("'").strip()
+
+
+def current_branch(repo: git.Repo) -> str | None:
+    try:
+        return repo.active_branch.name
+    except TypeError:  # detached HEAD
+        return None
+
+
+def operation_in_progress(repo: git.Repo) -> str | None:
+    git_dir = Path(repo.git_dir)
+    for marker, name in (("rebase-merge", "rebase"), ("rebase-apply", "rebase"), ("MERGE_HEAD", "merge"),
+                         ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert")):
+        if (git_dir / marker).exists():
+            return name
+    return None
+
+
+def require_clean(repo: git.Repo, action: str) -> None:
+    """Refuse to start: a dirty worktree would have to be stashed, and refs/stash is shared."""
+    busy = operation_in_progress(repo)
+    if busy:
+        raise StepFailed(f"a {busy} is already in progress in {repo.working_dir}; finish or abort it first")
+    dirty = [line for line in repo.git.status("--porcelain", "--untracked-files=no").splitlines() if line]
+    if dirty:
+        raise StepFailed(f"refusing to {action}: the worktree has uncommitted changes (nothing was touched)",
+                         [line.strip() for line in dirty[:20]])
+
+
+def fetch(repo: git.Repo, remote: str) -> None:
+    try:
+        with repository_lock(repo):
+            repo.git.fetch(remote, "--prune")
+    except git.GitCommandError as exc:
+        raise StepFailed(f"git fetch {remote} failed", [git_error(exc)]) from None
+
+
+def resolve(repo: git.Repo, ref: str) -> str | None:
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+    except git.GitCommandError:
+        return None
+
+
+def is_ancestor(repo: git.Repo, ancestor: str, descendant: str) -> bool:
+    try:
+        repo.git.merge_base("--is-ancestor", ancestor, descendant)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def remote_head(repo: git.Repo, remote: str, branch: str) -> str | None:
+    """The branch's commit on the remote now (not the possibly stale remote-tracking ref)."""
+    try:
+        out = repo.git.ls_remote(remote, f"refs/heads/{branch}")
+    except git.GitCommandError as exc:
+        raise StepFailed(f"cannot reach remote {remote!r}", [git_error(exc)]) from None
+    return out.split()[0] if out.strip() else None
+
+
+def conflicted_files(repo: git.Repo) -> list[str]:
+    return [name for name in repo.git.diff("--name-only", "--diff-filter=U").splitlines() if name]
+
+
+def replay(repo: git.Repo, verb: str, target: str) -> bool:
+    """`git rebase TARGET` or `git merge TARGET`; on conflict abort and raise with the files.
+
+    Returns True when history changed. After a failure HEAD, index and files are as before.
+    """
+    before = repo.head.commit.hexsha
+    args = [target] if verb == "rebase" else ["--no-edit", target]
+    try:
+        getattr(repo.git, verb)(*args)
+    except git.GitCommandError as exc:
+        files = conflicted_files(repo)
+        if operation_in_progress(repo):
+            getattr(repo.git, verb)("--abort")
+        after = repo.head.commit.hexsha
+        if after != before:  # pragma: no cover - would be a git bug; say so rather than hide it
+            raise StepFailed(f"{verb} failed and HEAD moved from {before[:12]} to {after[:12]}") from None
+        summary = (f"{verb} onto {target} stopped on conflicts; {verb} aborted, branch, index and files unchanged"
+                   if files else f"git {verb} {target} failed; nothing was changed")
+        detail = [f"conflict: {name}" for name in files] or [git_error(exc)]
+        raise StepFailed(summary, detail, output=git_error(exc)) from None
+    return repo.head.commit.hexsha != before

@@ -1,0 +1,154 @@
+"""The plan as typed data: what a wave plan holds, validated by pydantic.
+
+Step options are not modelled here: each step kind owns its options model (see ``steps``), so a
+third-party kind validates its own options. Here a step is its common keys plus the raw options.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+COMMON_STEP_KEYS = ("name", "when")
+OS_NAMES = ("linux", "macos", "windows")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def current_os() -> str:
+    if sys.platform.startswith("linux"):
+        return "linux"
+    if sys.platform == "darwin":
+        return "macos"
+    if sys.platform in ("win32", "cygwin"):
+        return "windows"
+    return sys.platform
+
+
+class When(Strict):
+    """Run the step only where this holds; elsewhere it is skipped with the reason, never failed."""
+
+    os: list[Literal["linux", "macos", "windows"]] = Field(min_length=1)
+
+    def skip_reason(self) -> str | None:
+        here = current_os()
+        if here in self.os:
+            return None
+        return f"only on {', '.join(self.os)} (this is {here})"
+
+
+class Step(Strict):
+    """One checklist item: ``{kind: options, name?, when?}`` or just ``kind``."""
+
+    kind: str
+    options: Any = Field(default_factory=dict)  # validated by the kind's own Options model
+    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    when: When | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_kind(cls, data: Any) -> Any:
+        # `- rebase` and `- run: cargo test` are the short forms; `kind`/`options` is the parsed form.
+        if isinstance(data, str):
+            return {"kind": data}
+        if not isinstance(data, dict) or "kind" in data:
+            return data
+        kind_keys = [key for key in data if key not in COMMON_STEP_KEYS]
+        if len(kind_keys) != 1:
+            found = ", ".join(map(str, kind_keys)) or "none"
+            raise ValueError(f"a step needs exactly one step kind key besides name/when (found: {found})")
+        kind = kind_keys[0]
+        value = data[kind]
+        parsed: dict[str, Any] = {k: data[k] for k in COMMON_STEP_KEYS if k in data}
+        parsed["kind"] = kind
+        parsed["options"] = {} if value is None else value
+        return parsed
+
+
+class Risk(Strict):
+    level: Literal["low", "medium", "medium-high", "high"] = "low"
+    mitigation: str = ""
+
+
+class Issue(Strict):
+    number: int = Field(gt=0)
+    title: str = Field(min_length=1)
+    branch: str = Field(min_length=1)
+    worktree: str | None = None
+    deliverables: list[str] = Field(default_factory=list)
+    depends_on: list[int] = Field(default_factory=list)
+    risk: Risk = Field(default_factory=Risk)
+    deferrable: bool = False
+    criteria: str = ""
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("branch")
+    @classmethod
+    def _git_branch_name(cls, value: str) -> str:
+        # The rules of `git check-ref-format --branch`, checked without a repository.
+        bad = (
+            value.startswith(("-", "/")) or value.endswith(("/", ".", ".lock"))
+            or ".." in value or "//" in value or "@{" in value or value == "@"
+            or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", value) is not None
+            or any(part.startswith(".") for part in value.split("/"))
+        )
+        if bad:
+            raise ValueError(f"{value!r} is not a valid git branch name")
+        return value
+
+
+class Wave(Strict):
+    id: int | str
+    name: str = ""
+    depends_on: list[int | str] = Field(default_factory=list)
+    issues: list[Issue] = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_keyword(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and not re.match(NAME_PATTERN, value):
+            raise ValueError("a wave id is a number or a name of letters, digits, '_', '.', '-'")
+        return value
+
+    @property
+    def key(self) -> str:
+        return f"wave{self.id}"
+
+
+class Sandbox(Strict):
+    """A throwaway repository built before the run: a bare origin and a checkout of it."""
+
+    seed: str
+    branches: dict[str, str] = Field(default_factory=dict)
+
+
+class Repository(Strict):
+    path: str = "."
+    remote: str = "origin"
+    base: str = "main"
+    sandbox: Sandbox | None = None
+
+
+class Forge(Strict):
+    kind: Literal["local"] = "local"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        return {"kind": data} if isinstance(data, str) else data
+
+
+class Plan(Strict):
+    project: str = Field(min_length=1)
+    repository: Repository = Field(default_factory=Repository)
+    forge: Forge = Field(default_factory=Forge)
+    waves: list[Wave] = Field(min_length=1)
+
+    def issues(self) -> list[tuple[Wave, Issue]]:
+        return [(wave, issue) for wave in self.waves for issue in wave.issues]

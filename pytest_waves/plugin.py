@@ -1,0 +1,178 @@
+"""pytest hooks: options, loading plans, collecting them, the gate at setup, and the table at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import hooks, report, sandbox
+from .collect import PlanFile, StepItem
+from .gate import CACHE_KEY, Gate
+from .loader import LoadedPlan, PlanError, load_plan
+from .outcomes import Outcomes
+from .steps import registry
+
+STATE = pytest.StashKey["WavesState"]()
+
+
+@dataclass
+class WavesState:
+    plans: dict[Path, LoadedPlan]
+    gate: Gate
+    dry_run: bool
+    outcomes: Outcomes = field(default_factory=Outcomes)
+
+
+def state_of(config: pytest.Config) -> WavesState:
+    return config.stash[STATE]
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("waves", "run a wave plan of dependent issues (pytest-waves)")
+    group.addoption("--waves", action="append", default=[], metavar="PLAN",
+                    help="run this wave plan (YAML); may be given more than once. ini: waves_plans")
+    group.addoption("--waves-repo", metavar="PATH",
+                    help="the repository checkout the plan works on, instead of the plan's repository.path. "
+                         "ini: waves_repo")
+    group.addoption("--waves-dry-run", action="store_true", default=None,
+                    help="collect and report what each step would do; touch no repository. ini: waves_dry_run")
+    group.addoption("--waves-report", metavar="PATH.md", help="write the success-metrics table as Markdown. "
+                    "ini: waves_report")
+    group.addoption("--waves-json", metavar="PATH", help="write the results as JSON. ini: waves_json")
+    group.addoption("--waves-fresh-sandbox", action="store_true", default=False,
+                    help="rebuild the throwaway repository of a plan with `repository.sandbox`")
+    parser.addini("waves_plans", "wave plans to run when --waves is not given", type="paths", default=[])
+    parser.addini("waves_repo", "default for --waves-repo", default="")
+    parser.addini("waves_dry_run", "default for --waves-dry-run", type="bool", default=False)
+    parser.addini("waves_report", "default for --waves-report", default="")
+    parser.addini("waves_json", "default for --waves-json", default="")
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(f"--{name.replace('_', '-')}")
+    return config.getini(name) if value in (None, "") else value
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "waves: a step of a pytest-waves plan")
+    given = [Path(p) for p in config.getoption("--waves")] or list(config.getini("waves_plans"))
+    if not given:
+        return
+    kinds = registry(config.hook.pytest_waves_step_kinds())
+    repo = _option(config, "waves_repo") or None
+    plans: dict[Path, LoadedPlan] = {}
+    for path in given:
+        try:
+            loaded = load_plan(path, kinds, repo)
+        except PlanError as exc:
+            raise pytest.UsageError(f"invalid wave plan: {exc}") from None
+        plans[loaded.path] = loaded
+        _register_markers(config, loaded)
+        if not _is_worker(config):
+            try:
+                sandbox.ensure(loaded, config.getoption("--waves-fresh-sandbox"))
+            except (OSError, ValueError) as exc:
+                raise pytest.UsageError(f"{path}: cannot build the sandbox repository: {exc}") from None
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    recorded = cache.get(CACHE_KEY, {}) if cache is not None else {}
+    state = WavesState(plans=plans, gate=Gate(recorded, config.getoption("--ignore-unknown-dependency")),
+                       dry_run=bool(_option(config, "waves_dry_run")))
+    config.stash[STATE] = state
+    config.pluginmanager.register(WavesRun(state), "waves-run")
+    _collect_plans(config, [str(p) for p in plans])
+
+
+def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
+    for wave, issue in loaded.plan.issues():
+        config.addinivalue_line("markers", f"issue{issue.number}: #{issue.number} {issue.title}")
+        config.addinivalue_line("markers", f"{wave.key}: wave {wave.id} {wave.name}".rstrip())
+    for steps in loaded.steps.values():
+        for step in steps:
+            config.addinivalue_line("markers", f"{step.kind.name}: a pytest-waves `{step.kind.name}` step")
+
+
+def _collect_plans(config: pytest.Config, plans: list[str]) -> None:
+    """`pytest --waves PLAN` runs the plan; with explicit paths too, the plan is added to them."""
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args = [*config.args, *(p for p in plans if p not in config.args)]
+    else:
+        config.args = plans
+
+
+class WavesRun:
+    """The hooks of one run with plans; registered by pytest_configure only when plans are given."""
+
+    def __init__(self, state: WavesState) -> None:
+        self.state = state
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        loaded = self.state.plans.get(file_path.resolve())
+        if loaded is None:
+            return None
+        node = PlanFile.from_parent(parent, path=file_path)
+        node.loaded = loaded
+        return node
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.state.gate.select(items)  # after -k/-m deselection: what is not here is "not in this run"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if isinstance(item, StepItem):
+            self.state.gate.check(item)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+        outcome = yield
+        if not isinstance(item, StepItem):
+            return
+        rep: pytest.TestReport = outcome.get_result()
+        if item.issue.deferrable and rep.when == "call" and rep.failed:
+            # "complete or deferred to specialist": reported like an xfail, not as a failure of the run
+            rep.outcome = "skipped"
+            rep.wasxfail = f"step {item.planned.name} failed; #{item.issue.number} is deferrable"  # type: ignore[attr-defined]
+        self.state.gate.observe(item, rep)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.outcomes.add(report)  # on the controller this sees every worker's reports
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if _is_worker(config):
+            return
+        for loaded in self.state.plans.values():
+            terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
+            for line in report.terminal_lines(loaded, report.rows(loaded, self.state.outcomes)):
+                terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        config = session.config
+        if _is_worker(config):
+            return
+        markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
+        for loaded in self.state.plans.values():
+            table = report.rows(loaded, self.state.outcomes)
+            if not self.state.dry_run and getattr(config, "cache", None) is not None:
+                Gate.remember(config.cache, loaded.key, self.state.outcomes.statuses(loaded))
+            suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
+            if markdown:
+                report.write(_suffixed(Path(markdown), suffix), report.markdown(loaded, table))
+            if as_json:
+                report.write(_suffixed(Path(as_json), suffix), report.as_json(loaded, table))
+
+
+def _suffixed(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.stem}{suffix}{path.suffix}") if suffix else path

@@ -1,0 +1,91 @@
+"""The success-metrics table: terminal text, Markdown and JSON from the same rows."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from .loader import LoadedPlan, PlannedStep
+from .outcomes import SYMBOLS, Outcomes, StepRecord
+
+JSON_SCHEMA_VERSION = 1
+HEADERS = ("Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk")
+
+
+def rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
+    result = []
+    for number in loaded.order:
+        wave, issue = loaded.issue(number)
+        outcome = outcomes.issue(loaded, number)
+        result.append({
+            "wave": wave.id, "wave_name": wave.name, "issue": number, "title": issue.title,
+            "status": outcome.status, "reason": outcome.reason,
+            "steps_passed": outcome.passed, "steps_total": outcome.total,
+            "pr": outcome.pr, "pr_url": outcome.pr_url, "criteria": issue.criteria,
+            "risk": {"level": issue.risk.level, "mitigation": issue.risk.mitigation},
+            "depends_on": loaded.deps[number], "deferrable": issue.deferrable,
+            "steps": [_step_row(step, outcome.steps.get(step.name, StepRecord())) for step in loaded.steps[number]],
+        })
+    return result
+
+
+def _step_row(step: PlannedStep, record: StepRecord) -> dict[str, Any]:
+    return {"name": step.name, "kind": step.kind.name, "outcome": record.outcome, "reason": record.reason,
+            "duration": round(record.duration, 3), "log": record.facts.get("log")}
+
+
+def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+    status = f"{SYMBOLS[row['status']]} {row['status']}"
+    if row["reason"] and row["status"] != "passed":
+        status += f" ({row['reason']})"
+    return (str(row["wave"]), f"#{row['issue']}", row["title"], f"{row['steps_passed']}/{row['steps_total']}",
+            row["pr"] or "—", status, row["criteria"] or "—", row["risk"]["level"])
+
+
+def _width(text: str) -> int:
+    # Emoji take two terminal columns; the variation selector takes none.
+    return sum(0 if unicodedata.category(c) == "Mn" or c == "\ufe0f" else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def terminal_lines(loaded: LoadedPlan, table: list[dict[str, Any]]) -> list[str]:
+    cells = [HEADERS, *(_cells(row) for row in table)]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(HEADERS))]
+    lines = []
+    for index, row in enumerate(cells):
+        lines.append("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    counts = {status: sum(1 for row in table if row["status"] == status) for status in SYMBOLS}
+    lines.append(", ".join(f"{count} {status}" for status, count in counts.items() if count))
+    return lines
+
+
+def markdown(loaded: LoadedPlan, table: list[dict[str, Any]]) -> str:
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    out = [f"## Success metrics — {escape(loaded.plan.project)}", "",
+           "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    for row in table:
+        cells = list(_cells(row))
+        if row["pr_url"]:
+            cells[4] = f"[{cells[4]}]({row['pr_url']})"
+        out.append("| " + " | ".join(escape(cell) for cell in cells) + " |")
+    out += ["", "### Risks", "", "| Wave | Issue | Risk | Mitigation |", "|---|---|---|---|"]
+    out += [f"| {row['wave']} | #{row['issue']} | {row['risk']['level']} | {escape(row['risk']['mitigation']) or '—'} |"
+            for row in table]
+    return "\n".join(out) + "\n"
+
+
+def as_json(loaded: LoadedPlan, table: list[dict[str, Any]]) -> str:
+    document = {"schema": "pytest-waves/report", "version": JSON_SCHEMA_VERSION,
+                "plan": str(loaded.path), "project": loaded.plan.project, "issues": table}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

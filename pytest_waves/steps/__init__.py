@@ -1,0 +1,33 @@
+"""Step kinds: a registry that third-party plugins extend through `pytest_waves_step_kinds`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .base import StepContext, StepFailed, StepKind, StepOptions
+from .command import Run
+from .files import Deliverable
+from .git import Integrate, Push, Rebase, Worktree
+from .pr import Pr
+from .symbols import Exports
+
+__all__ = ["StepContext", "StepFailed", "StepKind", "StepOptions", "builtin_kinds", "registry"]
+
+BUILTIN: tuple[type[StepKind[Any]], ...] = (Worktree, Rebase, Integrate, Deliverable, Exports, Run, Push, Pr)
+
+
+def builtin_kinds() -> list[type[StepKind[Any]]]:
+    return list(BUILTIN)
+
+
+def registry(contributed: Iterable[Iterable[type[StepKind[Any]]]] = ()) -> Mapping[str, StepKind[Any]]:
+    """name → kind instance; a plugin's kind may not silently replace another one."""
+    kinds: dict[str, StepKind[Any]] = {}
+    for group in (BUILTIN, *contributed):
+        for cls in group:
+            if cls.name in kinds and type(kinds[cls.name]) is not cls:
+                raise ValueError(f"step kind {cls.name!r} is registered twice "
+                                 f"({type(kinds[cls.name]).__qualname__} and {cls.__qualname__})")
+            kinds[cls.name] = cls()
+    return kinds

@@ -1,0 +1,90 @@
+"""What a step kind is: an options model, a description for dry runs, and the real work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from ..forge import Forge
+    from ..loader import LoadedPlan
+    from ..model import Issue, Wave
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StepOptions(NoOptions):
+    """Base for a kind's options: unknown keys are plan errors."""
+
+
+class StepFailed(Exception):
+    """A step did not hold. Shown as the failing checklist item, never as a plugin traceback."""
+
+    def __init__(self, summary: str, details: Sequence[str] = (), output: str = "") -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.details = list(details)
+        self.output = output
+
+
+@dataclass
+class StepContext:
+    """Everything a step may look at: the plan, its issue, where to work, and where to report."""
+
+    plan: LoadedPlan
+    wave: Wave
+    issue: Issue
+    step_name: str
+    forge: Forge
+    properties: list[tuple[str, object]] = field(default_factory=list)
+
+    @property
+    def repo_root(self) -> Path:
+        return self.plan.repo_root
+
+    @property
+    def worktree(self) -> Path:
+        if self.issue.worktree is None:
+            return self.plan.repo_root
+        return self.plan.repo_root / self.issue.worktree
+
+    def record(self, key: str, value: object) -> None:
+        """Attach a fact to the step's report (it travels with the report under xdist)."""
+        self.properties.append((f"waves.{key}", value))
+
+
+O = TypeVar("O", bound=BaseModel)
+
+
+class StepKind(Generic[O]):
+    """A registered kind of checklist step. Subclass, set ``name`` and ``Options``, implement ``run``."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    # A scalar written as the step's value fills this option: `- run: cargo test` means cmd=...
+    shorthand: ClassVar[str | None] = None
+    # Options that are paths inside the issue's worktree: checked at load time never to escape it.
+    path_options: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def parse_options(cls, raw: Any) -> Any:
+        if cls.shorthand is not None and not isinstance(raw, dict):
+            return {cls.shorthand: raw}
+        return raw
+
+    def describe(self, options: O, ctx: StepContext) -> str:
+        """One line saying what the step would do (dry runs and reports)."""
+        return self.name
+
+    def run(self, options: O, ctx: StepContext) -> str | None:
+        """Do the work or check the state; raise StepFailed when it does not hold.
+
+        Returns an optional note for the report (e.g. "already contained").
+        """
+        raise NotImplementedError

@@ -1,0 +1,153 @@
+"""Git step kinds: worktree, rebase, integrate, push."""
+
+from __future__ import annotations
+
+import git
+from pydantic import Field
+
+from .. import gitops
+from .base import NoOptions, StepContext, StepFailed, StepKind, StepOptions
+
+
+def _base_ref(ctx: StepContext) -> str:
+    repository = ctx.plan.plan.repository
+    return f"{repository.remote}/{repository.base}"
+
+
+def _on_branch(ctx: StepContext) -> git.Repo:
+    repo = gitops.open_repo(ctx.worktree)
+    branch = gitops.current_branch(repo)
+    if branch != ctx.issue.branch:
+        raise StepFailed(f"{ctx.worktree} is on {branch or 'a detached HEAD'}, not {ctx.issue.branch}")
+    return repo
+
+
+class Worktree(StepKind[NoOptions]):
+    """The issue's worktree exists on its branch; created from the remote when missing."""
+
+    name = "worktree"
+
+    def describe(self, options: NoOptions, ctx: StepContext) -> str:
+        return f"ensure worktree {ctx.issue.worktree or '.'} on {ctx.issue.branch}"
+
+    def run(self, options: NoOptions, ctx: StepContext) -> str | None:
+        path, branch = ctx.worktree, ctx.issue.branch
+        if path.exists():
+            _on_branch(ctx)
+            return f"{path.name} exists on {branch}"
+        main = gitops.open_repo(ctx.repo_root)
+        remote = ctx.plan.plan.repository.remote
+        gitops.fetch(main, remote)
+        if gitops.resolve(main, f"refs/heads/{branch}"):
+            args = [str(path), branch]
+            origin = f"local branch {branch}"
+        elif gitops.resolve(main, f"refs/remotes/{remote}/{branch}"):
+            args = ["--track", "-b", branch, str(path), f"{remote}/{branch}"]
+            origin = f"{remote}/{branch}"
+        else:
+            args = ["--no-track", "-b", branch, str(path), _base_ref(ctx)]
+            origin = f"new branch from {_base_ref(ctx)}"
+        try:
+            with gitops.repository_lock(main):
+                main.git.worktree("add", *args)
+        except git.GitCommandError as exc:
+            raise StepFailed(f"could not create worktree {path}", [gitops.git_error(exc)]) from None
+        return f"created {path.name} ({origin})"
+
+
+class Rebase(StepKind[NoOptions]):
+    """Fetch, then rebase the branch onto the remote base; conflicts abort and leave all as it was."""
+
+    name = "rebase"
+
+    def describe(self, options: NoOptions, ctx: StepContext) -> str:
+        return f"fetch, then rebase {ctx.issue.branch} onto {_base_ref(ctx)}"
+
+    def run(self, options: NoOptions, ctx: StepContext) -> str | None:
+        repo = _on_branch(ctx)
+        gitops.require_clean(repo, "rebase")
+        gitops.fetch(repo, ctx.plan.plan.repository.remote)
+        base = _base_ref(ctx)
+        if gitops.resolve(repo, base) is None:
+            raise StepFailed(f"{base} does not exist after fetching")
+        if gitops.is_ancestor(repo, base, "HEAD"):
+            return f"already contains {base}"
+        gitops.replay(repo, "rebase", base)
+        return f"rebased onto {base}"
+
+
+class IntegrateOptions(StepOptions):
+    issue: int | None = Field(default=None, description="merge this issue's branch")
+    branch: str | None = Field(default=None, description="or merge this branch")
+
+
+class Integrate(StepKind[IntegrateOptions]):
+    """Merge another branch (usually a dependency's) in; already contained passes."""
+
+    name = "integrate"
+    Options = IntegrateOptions
+    shorthand = "branch"
+
+    def _source(self, options: IntegrateOptions, ctx: StepContext) -> str:
+        if options.branch:
+            return options.branch
+        if options.issue is not None:
+            try:
+                return ctx.plan.issue(options.issue)[1].branch
+            except KeyError:
+                raise StepFailed(f"integrate names issue #{options.issue}, which the plan does not have") from None
+        raise StepFailed("integrate needs `issue: N` or `branch: NAME`")
+
+    def describe(self, options: IntegrateOptions, ctx: StepContext) -> str:
+        return f"merge {self._source(options, ctx)} into {ctx.issue.branch}"
+
+    def run(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
+        source = self._source(options, ctx)
+        repo = _on_branch(ctx)
+        gitops.require_clean(repo, "merge")
+        remote = ctx.plan.plan.repository.remote
+        gitops.fetch(repo, remote)
+        # The local branch is the freshest work of another worktree; the remote one is the fallback.
+        ref = next((r for r in (f"refs/heads/{source}", f"refs/remotes/{remote}/{source}")
+                    if gitops.resolve(repo, r)), None)
+        if ref is None:
+            raise StepFailed(f"branch {source} exists neither locally nor on {remote}")
+        if gitops.is_ancestor(repo, ref, "HEAD"):
+            return f"already contains {source}"
+        gitops.replay(repo, "merge", ref)
+        return f"merged {source}"
+
+
+class Push(StepKind[NoOptions]):
+    """The remote branch equals the local head; after a rewrite, --force-with-lease, never a bare force."""
+
+    name = "push"
+
+    def describe(self, options: NoOptions, ctx: StepContext) -> str:
+        return f"push {ctx.issue.branch} to {ctx.plan.plan.repository.remote}"
+
+    def run(self, options: NoOptions, ctx: StepContext) -> str | None:
+        repo = _on_branch(ctx)
+        remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+        local = repo.head.commit.hexsha
+        with gitops.repository_lock(repo):
+            there = gitops.remote_head(repo, remote, branch)
+            if there == local:
+                return f"{remote}/{branch} is already at {local[:12]}"
+            args = ["--set-upstream", remote, f"HEAD:refs/heads/{branch}"]
+            if there is not None and not gitops.is_ancestor(repo, there, local):
+                known = gitops.resolve(repo, f"refs/remotes/{remote}/{branch}")
+                if known != there:
+                    raise StepFailed(
+                        f"{remote}/{branch} moved since it was last fetched (someone else pushed); "
+                        "nothing was pushed", [f"remote has {there[:12]}, last fetched "
+                                               f"{known[:12] if known else 'never'}; rebase onto it first"])
+                # Our own rewrite (a rebase): replace exactly what we saw, nothing newer.
+                args.insert(0, f"--force-with-lease=refs/heads/{branch}:{there}")
+            try:
+                repo.git.push(*args)
+            except git.GitCommandError as exc:
+                raise StepFailed(f"git push to {remote} was rejected", [gitops.git_error(exc)]) from None
+        how = "with lease after rewrite" if args[0].startswith("--force") else "fast-forward"
+        return f"pushed {local[:12]} ({how})"
+
