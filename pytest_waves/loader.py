@@ -104,9 +104,11 @@ def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, StepKind[Any]], fail: 
     plan = loaded.plan
     where: dict[int, Loc] = {}
     wave_of: dict[int, int] = {}
-    wave_index = {str(wave.id): i for i, wave in enumerate(plan.waves)}
+    wave_index: dict[str, int] = {}
+    for i, wave in enumerate(plan.waves):
+        wave_index.setdefault(str(wave.id), i)
     for w, wave in enumerate(plan.waves):
-        if [str(x.id) for x in plan.waves].count(str(wave.id)) > 1:
+        if wave_index[str(wave.id)] != w:
             raise fail(("waves", w, "id"), f"wave id {wave.id!r} is used twice")
         for dep in wave.depends_on:
             if str(dep) not in wave_index:

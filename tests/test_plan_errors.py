@@ -1,0 +1,136 @@
+"""Every malformed plan is one usage error naming file, line and field — never a traceback."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+VALID = """\
+project: demo
+repository:
+  path: repo
+waves:
+  - id: 1
+    name: Design
+    issues:
+      - number: 154
+        title: Hypervisor trait
+        branch: feature/issue-154
+        worktree: wt/pr-170
+        deliverables: [src/vm/mod.rs]
+        steps:
+          - rebase
+          - name: tests
+            run: "cargo test --lib vm::"
+  - id: 2
+    name: Implementation
+    issues:
+      - number: 155
+        title: macOS backend
+        branch: feature/issue-155
+        depends_on: [154]
+        steps:
+          - push
+"""
+
+
+def _swap(old: str, new: str) -> str:
+    assert old in VALID, old
+    return VALID.replace(old, new, 1)
+
+
+# (id, plan text, expected "line: field: message" fragment)
+CASES = [
+    ("yaml-syntax", _swap("name: Design", "name: [Design"), "plan.yaml:7: YAML syntax error"),
+    ("unclosed-quote", _swap("title: Hypervisor trait", 'title: "Hypervisor trait'), "YAML syntax error"),
+    ("empty-file", "", "plan.yaml:1: the plan is empty"),
+    ("not-a-mapping", "- just\n- a list\n", "plan.yaml:1: a plan is a mapping"),
+    ("unknown-top-key", "colour: blue\n" + VALID, "plan.yaml:1: colour: unknown key"),
+    ("missing-project", VALID.replace("project: demo\n", ""), "plan.yaml:1: project: required field is missing"),
+    ("unknown-issue-key", _swap("        title: Hypervisor trait", "        title: Hypervisor trait\n        owner: me"),
+     "plan.yaml:10: waves[0].issues[0].owner: unknown key"),
+    ("wrong-type-number", _swap("number: 154", "number: one-five-four"),
+     "plan.yaml:8: waves[0].issues[0].number: Input should be a valid integer"),
+    ("negative-number", _swap("number: 154", "number: -1"), "waves[0].issues[0].number: Input should be greater than 0"),
+    ("missing-title", _swap("        title: Hypervisor trait\n", ""), "waves[0].issues[0].title: required field is missing"),
+    ("bad-branch", _swap("branch: feature/issue-154", "branch: feature..154"),
+     "plan.yaml:10: waves[0].issues[0].branch: Value error, 'feature..154' is not a valid git branch name"),
+    ("unknown-kind", _swap("          - rebase", "          - rebais"),
+     "plan.yaml:14: waves[0].issues[0].steps[0].rebais: unknown step kind 'rebais' (known kinds:"),
+    ("two-kind-keys", _swap("            run: \"cargo test --lib vm::\"", "            run: cargo test\n            push: {}"),
+     "plan.yaml:15: waves[0].issues[0].steps[1]: Value error, a step needs exactly one step kind key"),
+    ("bad-option-type", _swap("            run: \"cargo test --lib vm::\"", "            run: {cmd: cargo test, timeout: soon}"),
+     "plan.yaml:16: waves[0].issues[0].steps[1].run.timeout: Input should be a valid number"),
+    ("unknown-option", _swap("            run: \"cargo test --lib vm::\"", "            run:\n              cmd: x\n              colour: red"),
+     "plan.yaml:18: waves[0].issues[0].steps[1].run.colour: unknown key"),
+    ("missing-option", _swap("            run: \"cargo test --lib vm::\"", "            run: {cwd: orchestrator}"),
+     "waves[0].issues[0].steps[1].run.cmd: required field is missing"),
+    ("duplicate-number", _swap("number: 155", "number: 154"),
+     "plan.yaml:20: waves[1].issues[0].number: issue #154 is already defined (line 8)"),
+    ("unknown-dependency", _swap("depends_on: [154]", "depends_on: [999]"),
+     "plan.yaml:23: waves[1].issues[0].depends_on[0]: #155 depends on #999, which the plan does not have"),
+    ("self-dependency", _swap("depends_on: [154]", "depends_on: [155]"), "#155 depends on itself"),
+    ("cycle", _swap("        deliverables: [src/vm/mod.rs]", "        deliverables: [src/vm/mod.rs]\n        depends_on: [155]"),
+     "depends on #155, which is in the later wave 2"),
+    ("worktree-escapes", _swap("worktree: wt/pr-170", "worktree: ../elsewhere"),
+     "plan.yaml:11: waves[0].issues[0].worktree: worktree '../elsewhere' must be a folder inside the repository"),
+    ("worktree-absolute", _swap("worktree: wt/pr-170", "worktree: /tmp/x"), "worktree '/tmp/x' must be a folder"),
+    ("deliverable-escapes", _swap("deliverables: [src/vm/mod.rs]", "deliverables: [../../../etc/passwd]"),
+     "plan.yaml:12: waves[0].issues[0].deliverables[0]: deliverable '../../../etc/passwd' leaves the repository"),
+    ("cwd-escapes", _swap("            run: \"cargo test --lib vm::\"", "            run: {cmd: ls, cwd: ../../..}"),
+     "waves[0].issues[0].steps[1].run.cwd: path '../../..' leaves the repository"),
+    ("duplicate-key", _swap("    name: Design", "    name: Design\n    name: Again"), "plan.yaml:7: duplicate key 'name'"),
+    ("duplicate-step-name", _swap("          - rebase", "          - name: tests\n            rebase:"),
+     "waves[0].issues[0].steps[1].name: step name 'tests' is used twice in issue #154"),
+    ("empty-waves", "project: demo\nwaves: []\n", "plan.yaml:2: waves: List should have at least 1 item"),
+    ("empty-wave", _swap("          - push\n", "          - push\n  - id: 3\n    issues: []\n"),
+     "waves[2].issues: List should have at least 1 item"),
+    ("no-steps", _swap("        steps:\n          - push\n", "        steps: []\n"), "waves[1].issues[0].steps: List should have at least 1 item"),
+    ("duplicate-wave-id", _swap("  - id: 2", "  - id: 1"), "waves[1].id: wave id 1 is used twice"),
+    ("unknown-wave-dependency", _swap("    name: Implementation", "    name: Implementation\n    depends_on: [9]"),
+     "waves[1].depends_on: depends on wave 9, which the plan does not have"),
+    ("bad-os", _swap("          - push", "          - push:\n            when: {os: [beos]}"),
+     "waves[1].issues[0].steps[0].when.os[0]: Input should be 'linux', 'macos' or 'windows'"),
+    ("bad-risk", _swap("        worktree: wt/pr-170", "        worktree: wt/pr-170\n        risk: {level: extreme}"),
+     "waves[0].issues[0].risk.level: Input should be"),
+    ("bad-forge", "forge: gitlab\n" + VALID, "plan.yaml:1: forge: Input should be 'local' (got 'gitlab')"),
+    ("alias-bomb", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+     "the plan expands to more than 200000 values"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [pytest.param(t, e, id=i) for i, t, e in CASES])
+def test_malformed_plan_is_one_usage_error(pytester: pytest.Pytester, text: str, expected: str) -> None:
+    pytester.path.joinpath("plan.yaml").write_text(text)
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1, result.stderr.str()
+    assert expected in errors[0]
+    assert "invalid wave plan: plan.yaml:" in errors[0]
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_non_utf8_plan(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("plan.yaml").write_bytes(b"project: demo\nwaves:\n  - id: \xff\n")
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: invalid wave plan: plan.yaml:3: the plan is not valid UTF-8"])
+
+
+def test_missing_plan_file(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--waves", "nope.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: invalid wave plan: nope.yaml: cannot read the plan: No such file*"])
+
+
+def test_valid_base_plan_collects(pytester: pytest.Pytester) -> None:
+    """The mutations above start from a plan that is itself fine."""
+    pytester.path.joinpath("plan.yaml").write_text(textwrap.dedent(VALID))
+    result = pytester.runpytest("--waves", "plan.yaml", "--co", "-q")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["plan.yaml::wave1::issue154::rebase", "plan.yaml::wave1::issue154::tests",
+                                 "plan.yaml::wave2::issue155::push"])
