@@ -1,0 +1,135 @@
+"""The run step with real subprocesses: exit codes, output rules, timeouts, and vacuous passes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import GitWorld
+
+REAL_HOME = os.environ.get("HOME", "/root")  # read at import, before the fixture moves HOME
+
+
+def one_step(step: str) -> str:
+    return f"""
+- number: 3
+  title: Three
+  branch: feature/issue-3
+  steps:
+    - {step}
+"""
+
+
+def test_passes_on_expected_exit(world: GitWorld, run_plan) -> None:
+    run_plan(one_step("run: 'echo hello'")).assert_outcomes(passed=1)
+
+
+def test_failure_shows_command_exit_code_and_tail(world: GitWorld, run_plan) -> None:
+    result = run_plan(one_step("""name: tests
+      run: "printf 'line %s\\\\n' 1 2 3; echo 'error: boom' >&2; exit 3\""""))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*#3 Three — step 'tests' (run, plan.yaml:*",
+        "*exit code 3, expected 0*",
+        "*$ printf*",
+        "*last lines of output:*",
+        "*| line 3*",
+        "*| error: boom*",
+    ])
+    assert "Traceback" not in result.stdout.str()
+    assert "pytest_waves" not in result.stdout.str()  # no plugin frames
+
+
+def test_expected_nonzero_exit(world: GitWorld, run_plan) -> None:
+    run_plan(one_step("run: {cmd: 'exit 2', exit_code: 2}")).assert_outcomes(passed=1)
+
+
+def test_argv_list_runs_without_shell(world: GitWorld, run_plan) -> None:
+    # with a shell `$HOME; false` would run; as an argv it is a literal argument to echo
+    run_plan(one_step("run: {cmd: [echo, '$HOME; false']}")).assert_outcomes(passed=1)
+
+
+def test_forbidden_output_fails(world: GitWorld, run_plan) -> None:
+    result = run_plan(one_step(r"""run: {cmd: "echo 'warning: unused variable x'", forbid: ['^warning']}"""))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*forbidden output (^warning): warning: unused variable x*"])
+
+
+def test_required_output_missing_fails(world: GitWorld, run_plan) -> None:
+    result = run_plan(one_step("run: {cmd: 'echo nothing', require: ['^test result: ok']}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no output line matches ^test result: ok*"])
+
+
+def test_pytest_that_collected_nothing_is_not_a_pass(world: GitWorld, run_plan) -> None:
+    result = run_plan(one_step("run: {cmd: '{python} -m pytest -q -k nothing_matches_this', exit_code: 5}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*tested nothing (pytest exit code 5: no tests collected)*"])
+
+
+def test_cargo_zero_tests_is_not_a_pass_unless_allowed(world: GitWorld, run_plan) -> None:
+    fake_cargo = "printf 'running 0 tests\\\\n\\\\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured\\\\n'"
+    result = run_plan(one_step(f'run: "{fake_cargo}"'))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*tested nothing (cargo test ran 0 tests)*allow_empty*"])
+    run_plan(one_step(f'run: {{cmd: "{fake_cargo}", allow_empty: true}}')).assert_outcomes(passed=1)
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+def test_real_cargo_filter_matching_nothing(world: GitWorld, run_plan) -> None:
+    """The seed's `cargo test --lib vm::apple_hv` on Linux: cfg(macos) tests do not exist there."""
+    GitWorld.commit(world.repo, {
+        "crate/Cargo.toml": '[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n',
+        "crate/src/lib.rs": "pub fn two() -> u32 { 2 }\n#[cfg(test)]\nmod tests {\n"
+                            "    #[test]\n    fn it_works() { assert_eq!(super::two(), 2); }\n}\n",
+    }, "crate")
+    homes = f"RUSTUP_HOME: '{REAL_HOME}/.rustup', CARGO_HOME: '{REAL_HOME}/.cargo'"
+    env = f"{{CARGO_TARGET_DIR: '{world.root / 'target'}', CARGO_NET_OFFLINE: 'true', {homes}}}"
+    run_plan(one_step(f"run: {{cmd: 'cargo test --lib it_works', cwd: crate, env: {env}}}")).assert_outcomes(passed=1)
+    result = run_plan(one_step(f"run: {{cmd: 'cargo test --lib apple_hv', cwd: crate, env: {env}}}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*tested nothing (cargo test ran 0 tests)*"])
+
+
+def test_timeout_kills_the_whole_process_group(world: GitWorld, run_plan, tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    # the shell starts a grandchild that would outlive a plain kill of the shell
+    cmd = f"sleep 60 & echo $! > {pidfile}; wait"
+    started = time.monotonic()
+    result = run_plan(one_step(f"run: {{cmd: '{cmd}', timeout: 1}}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*timed out after 1s; the process group was killed*"])
+    grandchild = int(pidfile.read_text())
+    assert time.monotonic() - started < 30  # not a timing assertion: it would otherwise hang for 60 s
+    assert not running(grandchild)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a killed orphan may wait a moment for init to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_missing_cwd_is_a_clear_failure(world: GitWorld, run_plan) -> None:
+    result = run_plan(one_step("run: {cmd: 'true', cwd: nowhere}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*cwd nowhere does not exist in*"])
+
+
+def test_command_not_found(world: GitWorld, run_plan) -> None:
+    result = run_plan(one_step("run: {cmd: [no-such-command-xyz]}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FileNotFoundError*no-such-command-xyz*"])
+
+
+def test_output_is_logged_in_full(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
+    run_plan(one_step("run: {cmd: 'seq 1 5000'}")).assert_outcomes(passed=1)
+    log = pytester.path / ".waves/logs/plan/issue3-run.log"
+    assert log.read_text().splitlines()[-1] == "5000"
