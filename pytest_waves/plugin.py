@@ -135,12 +135,15 @@ class WavesRun:
         if isinstance(item, StepItem):
             self.state.gate.check(item)
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: after pytest's own skip handling
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         outcome = yield
         if not isinstance(item, StepItem):
             return
         rep: pytest.TestReport = outcome.get_result()
+        if rep.skipped and isinstance(rep.longrepr, tuple):
+            # Point skips (gate, `when`, dry run) at the plan's step line, not at plugin code.
+            rep.longrepr = (str(item.loaded.path), item.planned.line, rep.longrepr[2])
         if item.issue.deferrable and rep.when == "call" and rep.failed:
             # "complete or deferred to specialist": reported like an xfail, not as a failure of the run
             rep.outcome = "skipped"

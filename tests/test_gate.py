@@ -1,0 +1,128 @@
+"""The dependency gate: order within an issue, blocking across issues, deferral, and -k reruns."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import GitWorld
+
+PLAN = """
+waves:
+  - id: 1
+    name: Design
+    issues:
+      - number: 154
+        title: Hypervisor trait
+        branch: feature/issue-154
+        steps:
+          - name: first
+            run: "echo one"
+          - name: tests
+            run: "{TESTS}"
+          - name: last
+            run: "echo three"
+  - id: 2
+    name: Implementation
+    issues:
+      - number: 155
+        title: macOS backend
+        branch: feature/issue-155
+        depends_on: [154]
+        deferrable: {DEFER}
+        steps:
+          - name: build
+            run: "{BUILD}"
+          - name: macos
+            when: {os: [macos]}
+            run: "true"
+          - name: after
+            run: "true"
+  - id: 3
+    name: Later
+    issues:
+      - number: 156
+        title: Follow-up
+        branch: feature/issue-156
+        depends_on: [155]
+        steps:
+          - run: "true"
+"""
+
+
+def plan(tests: str = "true", build: str = "true", defer: str = "false") -> str:
+    return PLAN.replace("{TESTS}", tests).replace("{BUILD}", build).replace("{DEFER}", defer)
+
+
+def test_all_pass_and_dependants_run(world: GitWorld, run_plan) -> None:
+    result = run_plan(plan(), "-rs")
+    result.assert_outcomes(passed=6, skipped=1)  # the macOS-only step skips on Linux, breaking nothing
+    result.stdout.fnmatch_lines(["*only on macos (this is linux)*"])
+
+
+def test_failed_step_skips_rest_of_issue_and_blocks_dependants(world: GitWorld, run_plan) -> None:
+    result = run_plan(plan(tests="exit 1"), "-rs")
+    result.assert_outcomes(passed=1, failed=1, skipped=5)
+    result.stdout.fnmatch_lines([  # -rs: each skip at its step's line in the plan, with the reason
+        "SKIPPED [1] plan.yaml:16: after failed step tests",
+        "SKIPPED [1] plan.yaml:27: blocked by #154 (step tests failed)",
+        "SKIPPED [1] plan.yaml: only on macos (this is linux)",
+        "SKIPPED [1] plan.yaml:32: blocked by #154 (step tests failed)",
+        "SKIPPED [1] plan.yaml:42: blocked by #155 (blocked by #154 (step tests failed))",
+    ])
+    result.stdout.fnmatch_lines(["*#155*⏸ blocked (blocked by #154 (step tests failed))*"])
+
+
+def test_items_carry_pytest_dependency_marks(pytester: pytest.Pytester, world: GitWorld) -> None:
+    """pytest-dependency's marks are the one description of the gate that users and plugins see."""
+    from conftest import plan_text
+
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, plan()))
+    items, _ = pytester.inline_genitems("--waves", "plan.yaml")
+    marks = {item.name if item.name != "run" else "156-run": item.get_closest_marker("dependency").kwargs
+             for item in items if item.get_closest_marker("dependency")}
+    assert marks["tests"] == {"name": "plan::issue154::tests", "depends": ["plan::issue154::first"],
+                              "scope": "session"}
+    assert marks["build"]["depends"] == ["plan::issue154::first", "plan::issue154::tests", "plan::issue154::last"]
+    assert marks["after"]["depends"] == ["plan::issue155::build"]  # the macOS-only step is not in the chain
+    assert "macos" not in marks
+
+
+def test_deferrable_failure_is_deferred_not_failed(world: GitWorld, run_plan) -> None:
+    result = run_plan(plan(build="exit 1", defer="true"), "-rxs")
+    result.assert_outcomes(passed=3, xfailed=1, skipped=3)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines_random([
+        "*#155*⏭ deferred (step build failed; #155 is deferrable)*",
+        "*#156*⏸ blocked (blocked by #155 (step build failed, deferred))*",
+    ])
+
+
+def test_rerun_of_one_issue_trusts_last_recorded_success(world: GitWorld, run_plan) -> None:
+    run_plan(plan()).assert_outcomes(passed=6, skipped=1)
+    result = run_plan(plan(), "-k", "issue155", "-rs")
+    result.assert_outcomes(passed=2, skipped=1)
+
+
+def test_rerun_of_one_issue_blocked_when_dependency_last_failed(world: GitWorld, run_plan) -> None:
+    run_plan(plan(tests="exit 1"))
+    result = run_plan(plan(), "-k", "issue155", "-rs")
+    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines([
+        "*blocked by #154 (not selected in this run; last recorded outcome: failed)*"])
+
+
+def test_rerun_without_any_record_is_blocked(world: GitWorld, run_plan) -> None:
+    result = run_plan(plan(), "-k", "issue155", "-rs")
+    result.stdout.fnmatch_lines(["*blocked by #154 (not selected in this run; last recorded outcome: never run)*"])
+
+
+def test_ignore_unknown_dependency_runs_anyway(world: GitWorld, run_plan) -> None:
+    result = run_plan(plan(), "-k", "issue155", "--ignore-unknown-dependency")
+    result.assert_outcomes(passed=2, skipped=1)
+
+
+def test_steps_run_in_plan_order(world: GitWorld, run_plan, tmp_path) -> None:
+    log = tmp_path / "order.log"
+    result = run_plan(plan(tests=f"echo tests >> {log}", build=f"echo build >> {log}"), "-p", "no:randomly")
+    result.assert_outcomes(passed=6, skipped=1)
+    assert log.read_text().split() == ["tests", "build"]
