@@ -1,0 +1,120 @@
+"""Node ids, markers and selection as a pytest user expects; the table in terminal, Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import GitWorld
+
+ISSUES = """
+waves:
+  - id: 1
+    name: Design
+    issues:
+      - number: 154
+        title: Hypervisor trait
+        branch: feature/issue-154
+        criteria: trait tested, zero warnings
+        risk: {level: medium, mitigation: "Run the full test suite | before PR"}
+        steps:
+          - name: tests
+            run: "true"
+          - name: clippy
+            run: "true"
+  - id: 2
+    name: Implementation
+    issues:
+      - number: 155
+        title: macOS backend
+        branch: feature/issue-155
+        depends_on: [154]
+        steps:
+          - name: build
+            run: "exit 1"
+"""
+
+
+def test_node_ids_are_readable_and_stable(world: GitWorld, run_plan) -> None:
+    result = run_plan(ISSUES, "--co", "-q")
+    result.stdout.fnmatch_lines(["plan.yaml::wave1::issue154::tests", "plan.yaml::wave1::issue154::clippy",
+                                 "plan.yaml::wave2::issue155::build", "3 tests collected*"])
+
+
+@pytest.mark.parametrize(("selection", "expected"), [
+    (["-k", "issue155"], ["plan.yaml::wave2::issue155::build"]),
+    (["-m", "wave1"], ["plan.yaml::wave1::issue154::tests", "plan.yaml::wave1::issue154::clippy"]),
+    (["-k", "clippy"], ["plan.yaml::wave1::issue154::clippy"]),
+    (["-m", "run and issue154"], ["plan.yaml::wave1::issue154::tests", "plan.yaml::wave1::issue154::clippy"]),
+])
+def test_selection(world: GitWorld, run_plan, selection: list[str], expected: list[str]) -> None:
+    result = run_plan(ISSUES, "--co", "-q", "--strict-markers", *selection)
+    assert [line for line in result.stdout.lines if "::" in line] == expected
+
+
+def test_markers_are_registered(world: GitWorld, run_plan) -> None:
+    result = run_plan(ISSUES, "--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.issue154: #154 Hypervisor trait", "@pytest.mark.wave2: wave 2 Implementation"])
+
+
+def test_last_failed_reruns_the_failed_step(world: GitWorld, run_plan) -> None:
+    run_plan(ISSUES).assert_outcomes(passed=2, failed=1)
+    result = run_plan(ISSUES, "--lf", "--co", "-q")
+    assert [line for line in result.stdout.lines if "::" in line] == ["plan.yaml::wave2::issue155::build"]
+
+
+def test_dry_run_touches_nothing_and_says_what_it_would_do(world: GitWorld, run_plan) -> None:
+    issues = ISSUES.replace('run: "exit 1"', 'run: "touch marker-file"')
+    result = run_plan(issues, "--waves-dry-run", "-rs")
+    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines(["*dry run: would run `touch marker-file` in .*"])
+    assert not (world.path / "marker-file").exists()
+
+
+def test_table_in_terminal_markdown_and_json(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
+    result = run_plan(ISSUES, "--waves-report", "out/table.md", "--waves-json", "out/table.json")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*= success metrics: demo (plan.yaml) =*",
+        "Wave*Issue*Title*Steps*PR*Status*Criteria*Risk",
+        "1*#154*Hypervisor trait*2/2*—*✅ passed*trait tested, zero warnings*medium",
+        "2*#155*macOS backend*0/1*—*❌ failed (step build failed)*",
+        "1 passed, 1 failed",
+    ])
+    markdown = (pytester.path / "out/table.md").read_text()
+    assert "| 1 | #154 | Hypervisor trait | 2/2 | — | ✅ passed | trait tested, zero warnings | medium |" in markdown
+    assert "| 2 | #155 | macOS backend | 0/1 | — | ❌ failed (step build failed) | — | low |" in markdown
+    assert "| 1 | #154 | medium | Run the full test suite \\| before PR |" in markdown  # pipes escaped
+    document = json.loads((pytester.path / "out/table.json").read_text())
+    assert (document["schema"], document["version"], document["project"]) == ("pytest-waves/report", 1, "demo")
+    first, second = document["issues"]
+    assert (first["issue"], first["status"], first["steps_passed"], first["steps_total"]) == (154, "passed", 2, 2)
+    assert [s["outcome"] for s in first["steps"]] == ["passed", "passed"]
+    assert (second["status"], second["depends_on"], second["steps"][0]["outcome"]) == ("failed", [154], "failed")
+
+
+def test_not_run_issues_show_as_such(world: GitWorld, run_plan) -> None:
+    result = run_plan(ISSUES, "-k", "issue154")
+    result.stdout.fnmatch_lines(["2*#155*macOS backend*0/1*⚪ not run*"])
+
+
+def test_xdist_run_prints_one_table_with_every_result(world: GitWorld, run_plan) -> None:
+    # Independent one-step issues: the cross-worker gate for chains is the parallel-waves issue's work.
+    issues = ISSUES.replace("depends_on: [154]", "depends_on: []").replace(
+        '          - name: clippy\n            run: "true"\n', "")
+    result = run_plan(issues, "-n", "2")
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.stdout.str().count("success metrics: demo") == 1
+    result.stdout.fnmatch_lines(["1*#154*1/1*✅ passed*", "2*#155*0/1*❌ failed*"])
+
+
+def test_schema_command_prints_json_schema() -> None:
+    out = subprocess.run([sys.executable, "-m", "pytest_waves", "schema"], check=True, capture_output=True,
+                         text=True).stdout
+    schema = json.loads(out)
+    step_kinds = {next(iter(form["required"])) for form in schema["$defs"]["Step"]["anyOf"] if "required" in form}
+    assert step_kinds == {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "push", "pr"}
+    assert schema["properties"]["waves"]["type"] == "array"
