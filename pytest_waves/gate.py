@@ -56,6 +56,7 @@ class Gate:
         self.ignore_unknown = ignore_unknown
         self.selected: set[str] = set()
         self.causes: dict[str, str] = {}  # dependency name → why it did not pass
+        self.gated: set[str] = set()  # names this gate skipped: their cause is already a full reason
 
     def select(self, items: list[pytest.Item]) -> None:
         self.selected = {m.kwargs["name"] for item in items
@@ -79,6 +80,7 @@ class Gate:
             if reason is None:
                 continue
             self.causes[marker.kwargs["name"]] = reason
+            self.gated.add(marker.kwargs["name"])
             pytest.skip(reason)
 
     def observe(self, item: StepItem, report: pytest.TestReport) -> None:
@@ -88,7 +90,7 @@ class Gate:
             return
         step = item.planned.name
         if hasattr(report, "wasxfail"):
-            cause = f"step {step} failed, deferred"
+            cause = f"step {step} failed (deferred)"
         elif report.failed:
             cause = f"step {step} failed" if report.when == "call" else f"step {step} errored in {report.when}"
         else:
@@ -100,9 +102,10 @@ class Gate:
         cause = self.causes.get(name, f"step {step} did not pass")
         if issue != item.issue.number:
             return f"blocked by #{issue} ({cause})"
-        if cause.startswith("blocked by"):
-            return cause
-        return f"after failed step {step}" if cause == f"step {step} failed" else f"after {cause}"
+        if name in self.gated:
+            return cause  # the step before was itself held back: same reason
+        failed = f"step {step} failed"
+        return f"after failed step {step}{cause.removeprefix(failed)}" if cause.startswith(failed) else f"after {cause}"
 
     def _unknown(self, manager: DependencyManager, name: str) -> str | None:
         plan_key, issue, _ = _split(name)

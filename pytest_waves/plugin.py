@@ -154,16 +154,21 @@ class WavesRun:
         self.state.outcomes.add(report)  # on the controller this sees every worker's reports
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        if _is_worker(config):
+        if _is_worker(config) or config.option.collectonly:
             return
         for loaded in self.state.plans.values():
+            table = report.rows(loaded, self.state.outcomes)
+            if config.option.verbose > 0:
+                terminalreporter.write_sep("-", f"steps: {loaded.plan.project}")
+                for line in report.step_lines(table):
+                    terminalreporter.write_line(line)
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
-            for line in report.terminal_lines(loaded, report.rows(loaded, self.state.outcomes)):
+            for line in report.terminal_lines(loaded, table):
                 terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = session.config
-        if _is_worker(config):
+        if _is_worker(config) or config.option.collectonly:
             return
         markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
         for loaded in self.state.plans.values():

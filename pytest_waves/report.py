@@ -63,6 +63,18 @@ def terminal_lines(loaded: LoadedPlan, table: list[dict[str, Any]]) -> list[str]
     return lines
 
 
+def step_lines(table: list[dict[str, Any]]) -> list[str]:
+    """Every checklist item with its outcome and note (shown with -v)."""
+    marks = {"passed": "✅", "failed": "❌", "deferred": "⏭", "skipped": "⏸", "not run": "⚪"}
+    lines = []
+    for row in table:
+        lines.append(f"#{row['issue']} {row['title']}")
+        for step in row["steps"]:
+            note = f" — {step['reason']}" if step["reason"] else ""
+            lines.append(f"  {marks.get(step['outcome'], '?')} {step['name']} ({step['kind']}){note}")
+    return lines
+
+
 def markdown(loaded: LoadedPlan, table: list[dict[str, Any]]) -> str:
     def escape(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")

@@ -72,6 +72,14 @@ def test_failed_step_skips_rest_of_issue_and_blocks_dependants(world: GitWorld, 
     result.stdout.fnmatch_lines(["*#155*⏸ blocked (blocked by #154 (step tests failed))*"])
 
 
+def test_reason_is_not_repeated_down_a_chain(world: GitWorld, run_plan) -> None:
+    result = run_plan(plan(tests="exit 1").replace('name: first\n            run: "echo one"',
+                                                    'name: first\n            run: "exit 1"'), "-rs")
+    result.stdout.fnmatch_lines(["SKIPPED [1] plan.yaml:14: after failed step first",
+                                 "SKIPPED [1] plan.yaml:16: after failed step first"])
+    assert "after after" not in result.stdout.str()
+
+
 def test_items_carry_pytest_dependency_marks(pytester: pytest.Pytester, world: GitWorld) -> None:
     """pytest-dependency's marks are the one description of the gate that users and plugins see."""
     from conftest import plan_text
@@ -93,7 +101,8 @@ def test_deferrable_failure_is_deferred_not_failed(world: GitWorld, run_plan) ->
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines_random([
         "*#155*⏭ deferred (step build failed; #155 is deferrable)*",
-        "*#156*⏸ blocked (blocked by #155 (step build failed, deferred))*",
+        "*#156*⏸ blocked (blocked by #155 (step build failed (deferred)))*",
+        "SKIPPED [1] plan.yaml:32: after failed step build (deferred)",
     ])
 
 
