@@ -118,3 +118,16 @@ def test_schema_command_prints_json_schema() -> None:
     step_kinds = {next(iter(form["required"])) for form in schema["$defs"]["Step"]["anyOf"] if "required" in form}
     assert step_kinds == {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "push", "pr"}
     assert schema["properties"]["waves"]["type"] == "array"
+
+
+def test_junit_testcases_carry_wave_issue_step_and_kind(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    run_plan(ISSUES, "--junitxml", "junit.xml").assert_outcomes(passed=2, failed=1)
+    cases = ElementTree.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+    found = {(case.get("classname"), case.get("name")): {p.get("name"): p.get("value") for p in case.iter("property")}
+             for case in cases}
+    clippy = found[("plan.yaml.wave1.issue154", "clippy")]
+    assert {k: clippy[k] for k in ("waves.plan", "waves.wave", "waves.issue", "waves.step", "waves.kind")} == {
+        "waves.plan": "plan", "waves.wave": "1", "waves.issue": "154", "waves.step": "clippy", "waves.kind": "run"}
+    assert found[("plan.yaml.wave2.issue155", "build")]["waves.exit_code"] == "1"
