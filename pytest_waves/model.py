@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 COMMON_STEP_KEYS = ("name", "when")
-OS_NAMES = ("linux", "macos", "windows")
 
 
 class Strict(BaseModel):

@@ -12,13 +12,9 @@ from .git import Integrate, Push, Rebase, Worktree
 from .pr import Pr
 from .symbols import Exports
 
-__all__ = ["StepContext", "StepFailed", "StepKind", "StepOptions", "builtin_kinds", "registry"]
+__all__ = ["StepContext", "StepFailed", "StepKind", "StepOptions", "registry"]
 
 BUILTIN: tuple[type[StepKind[Any]], ...] = (Worktree, Rebase, Integrate, Deliverable, Exports, Run, Push, Pr)
-
-
-def builtin_kinds() -> list[type[StepKind[Any]]]:
-    return list(BUILTIN)
 
 
 def registry(contributed: Iterable[Iterable[type[StepKind[Any]]]] = ()) -> Mapping[str, StepKind[Any]]:
