@@ -95,7 +95,7 @@ def is_ancestor(repo: git.Repo, ancestor: str, descendant: str) -> bool:
 def remote_head(repo: git.Repo, remote: str, branch: str) -> str | None:
     """The branch's commit on the remote now (not the possibly stale remote-tracking ref)."""
     try:
-        out = repo.git.ls_remote(remote, f"refs/heads/{branch}")
+        out = str(repo.git.ls_remote(remote, f"refs/heads/{branch}"))
     except git.GitCommandError as exc:
         raise StepFailed(f"cannot reach remote {remote!r}", [git_error(exc)]) from None
     return out.split()[0] if out.strip() else None

@@ -46,7 +46,7 @@ class Outcomes:
         self.steps: dict[tuple[str, int], dict[str, StepRecord]] = {}
 
     def add(self, report: pytest.TestReport) -> None:
-        facts = {key.removeprefix("waves."): value for key, value in report.user_properties
+        facts: dict[str, Any] = {key.removeprefix("waves."): value for key, value in report.user_properties
                  if isinstance(key, str) and key.startswith("waves.")}
         if "issue" not in facts:
             return
