@@ -85,5 +85,3 @@ class Outcomes:
         return IssueOutcome(number=number, status=status, passed=passed, total=len(applicable), reason=reason,
                             pr=str(pr.get("pr", "")), pr_url=str(pr.get("pr_url", "")), steps=records)
 
-    def statuses(self, loaded: LoadedPlan) -> dict[int, str]:
-        return {number: self.issue(loaded, number).status for number in loaded.order}

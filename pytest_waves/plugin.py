@@ -163,7 +163,7 @@ class WavesRun:
                 for line in report.step_lines(table):
                     terminalreporter.write_line(line)
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
-            for line in report.terminal_lines(loaded, table):
+            for line in report.terminal_lines(table):
                 terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -174,7 +174,7 @@ class WavesRun:
         for loaded in self.state.plans.values():
             table = report.rows(loaded, self.state.outcomes)
             if not self.state.dry_run and getattr(config, "cache", None) is not None:
-                Gate.remember(config.cache, loaded.key, self.state.outcomes.statuses(loaded))
+                Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
             if markdown:
                 report.write(_suffixed(Path(markdown), suffix), report.markdown(loaded, table))

@@ -50,7 +50,7 @@ def _width(text: str) -> int:
                2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def terminal_lines(loaded: LoadedPlan, table: list[dict[str, Any]]) -> list[str]:
+def terminal_lines(table: list[dict[str, Any]]) -> list[str]:
     cells = [HEADERS, *(_cells(row) for row in table)]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(HEADERS))]
     lines = []
