@@ -14,6 +14,7 @@ from .collect import PlanFile, StepItem
 from .gate import CACHE_KEY, Gate
 from .loader import LoadedPlan, PlanError, load_plan
 from .outcomes import Outcomes
+from .parallel import Controller, Worker
 from .steps import registry
 
 STATE = pytest.StashKey["WavesState"]()
@@ -25,6 +26,7 @@ class WavesState:
     gate: Gate
     dry_run: bool
     outcomes: Outcomes = field(default_factory=Outcomes)
+    worker: Worker | None = None  # set on an xdist worker: the gate's cross-worker half
 
 
 def state_of(config: pytest.Config) -> WavesState:
@@ -92,7 +94,27 @@ def pytest_configure(config: pytest.Config) -> None:
                        dry_run=bool(_option(config, "waves_dry_run")))
     config.stash[STATE] = state
     config.pluginmanager.register(WavesRun(state), "waves-run")
+    _distribute(config, state)
     _collect_plans(config, [str(p) for p in plans])
+
+
+def _distribute(config: pytest.Config, state: WavesState) -> None:
+    """Under `-n N` the plan schedules itself and the gate holds across workers (parallel.py)."""
+    if _is_worker(config):
+        state.worker = Worker.from_config(config, state.gate)
+        if state.worker is not None:
+            config.pluginmanager.register(state.worker, "waves-worker")
+    elif _distributed(config):
+        if config.getoption("dist") == "each":
+            raise pytest.UsageError("--dist each would run every step of the plan on every worker; "
+                                    "use -n N alone (pytest-waves schedules the plan itself)")
+        config.pluginmanager.register(Controller(state, config), "waves-controller")
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """Will xdist run this session on workers? (xdist's own configure may run after ours.)"""
+    return (config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no"
+            and bool(config.getoption("tx", None)) and not config.option.collectonly)
 
 
 def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
@@ -133,6 +155,8 @@ class WavesRun:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if isinstance(item, StepItem):
+            if self.state.worker is not None:
+                self.state.worker.await_dependencies(item)
             self.state.gate.check(item)
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: after pytest's own skip handling

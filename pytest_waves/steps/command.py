@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from pydantic import Field
 
@@ -65,7 +67,7 @@ class Run(StepKind[RunOptions]):
         return f"run `{_shown(options.cmd)}` in {where}"
 
     def run(self, options: RunOptions, ctx: StepContext) -> str | None:
-        cwd = ctx.worktree / options.cwd
+        cwd = Path(os.path.normpath(ctx.worktree / options.cwd))  # `..` is lexical, as the plan check is
         if not cwd.is_dir():
             raise StepFailed(f"cwd {options.cwd} does not exist in {ctx.worktree}")
         log = ctx.plan.log_dir / f"issue{ctx.issue.number}-{ctx.step_name}.log"

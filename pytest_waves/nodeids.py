@@ -1,0 +1,40 @@
+"""Node id → plan step, for the xdist controller, which collects nothing and sees only node ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .gate import dependency_name
+from .loader import LoadedPlan
+
+
+@dataclass(frozen=True)
+class StepRef:
+    loaded: LoadedPlan
+    issue: int
+    step: str
+
+    @property
+    def dependency_name(self) -> str:
+        return dependency_name(self.loaded, self.issue, self.step)
+
+
+class NodeIds:
+    def __init__(self, plans: Iterable[LoadedPlan], rootpath: Path) -> None:
+        self.plans = {plan.path: plan for plan in plans}
+        self.rootpath = rootpath
+
+    def step(self, nodeid: str) -> StepRef | None:
+        """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
+        parts = nodeid.split("::")
+        if len(parts) != 4 or not parts[2].startswith("issue") or not parts[2][5:].isdigit():
+            return None
+        loaded = self.plans.get((self.rootpath / parts[0]).resolve())
+        if loaded is None:
+            return None
+        number = int(parts[2][5:])
+        if parts[3] not in {step.name for step in loaded.steps.get(number, ())}:
+            return None
+        return StepRef(loaded, number, parts[3])

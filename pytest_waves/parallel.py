@@ -1,0 +1,141 @@
+"""pytest-xdist: the controller's scheduler and ledger, and each worker's side of the gate.
+
+The controller hands issues to workers (scheduler.py) and owns a ledger directory (ledger.py) whose
+path reaches workers in `workerinput`. A worker, before a step whose dependencies ran elsewhere, waits
+for their ledger entries and copies them into its pytest-dependency manager; after each step it
+writes its own entry. The gate then decides exactly as it does without xdist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from pytest_dependency import DependencyItemStatus, DependencyManager
+
+from .gate import SCOPE, Gate
+from .ledger import Entry, Ledger, Stopped
+from .nodeids import NodeIds
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
+    from xdist.workermanage import WorkerController
+
+    from .collect import StepItem
+    from .plugin import WavesState
+    from .scheduler import WavesScheduling
+
+LEDGER_KEY = "waves_ledger"
+
+
+def _dependency_marker(item: pytest.Item) -> pytest.Mark | None:
+    marker = item.get_closest_marker("dependency")
+    return marker if marker is not None and "name" in marker.kwargs else None
+
+
+class Controller:
+    """Registered on the xdist controller when a plan runs with `-n N`."""
+
+    def __init__(self, state: WavesState, config: pytest.Config) -> None:
+        self.nodeids = NodeIds(state.plans.values(), config.rootpath)
+        self.ledger = Ledger.create()
+        self.maxfail = int(config.getoption("maxfail") or 0)
+        self.failures = 0
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Producer) -> WavesScheduling:
+        from .scheduler import WavesScheduling
+
+        return WavesScheduling(config, self.nodeids, log)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: WorkerController) -> None:
+        node.workerinput[LEDGER_KEY] = str(self.ledger.path)
+
+    @pytest.hookimpl(tryfirst=True)  # before the table's hook reads the report
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.failed:
+            self.failures += 1
+            if self.maxfail and self.failures >= self.maxfail:
+                self.ledger.stop()  # xdist is about to stop the run: nobody waits any longer
+        if report.when == "???":  # xdist's report for an item whose worker died
+            self._crashed(report)
+
+    def _crashed(self, report: pytest.TestReport) -> None:
+        ref = self.nodeids.step(report.nodeid)
+        if ref is None:
+            return
+        cause = f"step {ref.step} crashed its worker"
+        self.ledger.record(ref.dependency_name, Entry(phases={"setup": "failed", "call": None, "teardown": None},
+                                                      cause=cause))
+        wave, _ = ref.loaded.issue(ref.issue)
+        report.user_properties = [("waves.plan", ref.loaded.key), ("waves.wave", str(wave.id)),
+                                  ("waves.issue", ref.issue), ("waves.step", ref.step)]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.ledger.stop()
+
+    def pytest_unconfigure(self) -> None:
+        self.ledger.remove()
+
+
+class Worker:
+    """The gate's cross-worker half, on an xdist worker."""
+
+    def __init__(self, gate: Gate, ledger: Ledger) -> None:
+        self.gate = gate
+        self.ledger = ledger
+        self.parent = os.getppid()  # if the controller dies we are re-parented: stop waiting
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, gate: Gate) -> Worker | None:
+        path = getattr(config, "workerinput", {}).get(LEDGER_KEY)
+        return cls(gate, Ledger(Path(path))) if path else None
+
+    def await_dependencies(self, item: StepItem) -> None:
+        """Wait until every dependency that ran on another worker finished; adopt its result."""
+        marker = _dependency_marker(item)
+        if marker is None:
+            return
+        manager = DependencyManager.getManager(item, scope=SCOPE)
+        assert manager is not None
+        elsewhere = [name for name in marker.kwargs.get("depends", ())
+                     if name not in manager.results and name in self.gate.selected]
+        if not elsewhere:
+            return
+        try:
+            entries = self.ledger.wait(elsewhere, alive=lambda: os.getppid() == self.parent)
+        except Stopped as stopped:
+            reason = f"blocked by {_issue_of(str(stopped))} (the run stopped before it finished)"
+            self.gate.causes[marker.kwargs["name"]] = reason
+            self.gate.gated.add(marker.kwargs["name"])
+            pytest.skip(reason)
+        for name, entry in entries.items():
+            status = DependencyItemStatus()
+            status.results = dict(entry.phases)
+            manager.results[name] = status
+            if entry.cause:
+                self.gate.causes[name] = entry.cause
+            if entry.gated:
+                self.gate.gated.add(name)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
+        yield
+        marker = _dependency_marker(item)
+        if marker is None:
+            return
+        name = marker.kwargs["name"]
+        manager = DependencyManager.getManager(item, scope=SCOPE)
+        status = manager.results.get(name) if manager is not None else None
+        phases = dict(status.results) if status is not None else {"setup": "skipped", "call": None, "teardown": None}
+        self.ledger.record(name, Entry(phases=phases, cause=self.gate.causes.get(name), gated=name in self.gate.gated))
+
+
+def _issue_of(names: str) -> str:
+    first = names.split(", ")[0]
+    return "#" + first.rsplit("::", 2)[1].removeprefix("issue")

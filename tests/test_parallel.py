@@ -1,0 +1,197 @@
+"""Plans under pytest-xdist: the gate holds across workers, issues run side by side, one table at the end.
+
+Steps are real subprocesses (`stamp.py`) that write when they start and end and on which worker. A
+step can also wait for a partner step to start: a rendezvous that can only succeed if both run at the
+same time, which proves parallelism without asserting on durations.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import git
+import pytest
+
+from conftest import GitWorld
+
+STAMP = """
+import os, sys, time
+from pathlib import Path
+
+events, label, seconds, *partners = sys.argv[1:]
+events = Path(events)
+events.mkdir(exist_ok=True)
+worker = os.environ.get("PYTEST_XDIST_WORKER", "controller")
+(events / f"{label}.start").write_text(f"{time.monotonic_ns()} {worker}")
+deadline = time.monotonic() + 60
+for partner in partners:
+    while not (events / f"{partner}.start").exists():
+        if time.monotonic() > deadline:
+            sys.exit(f"{partner} never started while {label} was running")
+        time.sleep(0.01)
+time.sleep(float(seconds))
+(events / f"{label}.end").write_text(f"{time.monotonic_ns()} {worker}")
+"""
+
+
+class Events:
+    """What the stamp steps wrote: start and end (monotonic ns) and the worker of each label."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _read(self, label: str, edge: str) -> tuple[int, str]:
+        stamp, worker = (self.path / f"{label}.{edge}").read_text().split()
+        return int(stamp), worker
+
+    def start(self, label: str) -> int:
+        return self._read(label, "start")[0]
+
+    def end(self, label: str) -> int:
+        return self._read(label, "end")[0]
+
+    def worker(self, label: str) -> str:
+        return self._read(label, "start")[1]
+
+    def ran(self, label: str) -> bool:
+        return (self.path / f"{label}.start").exists()
+
+
+@pytest.fixture
+def stamp(pytester: pytest.Pytester) -> tuple[str, Events]:
+    script = pytester.path / "stamp.py"
+    script.write_text(STAMP)
+    events = pytester.path / "events"
+    return f"{{python}} {script} {events}", Events(events)
+
+
+def issue(number: int, steps: list[str], depends: tuple[int, ...] = (), extra: str = "") -> str:
+    body = "\n".join(f"  - name: s{n}\n    run: \"{cmd}\"" for n, cmd in enumerate(steps, 1))
+    deps = f"  depends_on: [{', '.join(map(str, depends))}]\n" if depends else ""
+    return (f"- number: {number}\n  title: Issue {number}\n  branch: feature/issue-{number}\n{deps}{extra}"
+            f"  steps:\n{textwrap.indent(body, '  ')}\n")
+
+
+@pytest.mark.parametrize("workers", ["2", "4"])
+def test_dependant_runs_after_a_dependency_that_passed_on_another_worker(run_plan, stamp, workers: str) -> None:
+    cmd, events = stamp
+    plan = (issue(1, [f"{cmd} a1 0.2 b1", f"{cmd} a2 0.2"])
+            + issue(2, [f"{cmd} b1 0.2 a1"])
+            + issue(3, [f"{cmd} c1 0"], depends=(1,)))
+    result = run_plan(plan, "-n", workers, "-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+    assert events.worker("a1") != events.worker("b1")  # side by side, as the rendezvous proves
+    assert events.worker("a1") == events.worker("a2")  # one issue, one worker, in order
+    assert events.start("a2") >= events.end("a1")
+    assert events.start("c1") >= events.end("a2")  # the dependant waited for the whole dependency
+
+
+@pytest.mark.parametrize("workers", ["2", "4"])
+def test_dependant_is_blocked_by_a_failure_on_another_worker(run_plan, stamp, workers: str) -> None:
+    cmd, events = stamp
+    plan = (issue(1, [f"{cmd} a1 0.2 b1", "false", f"{cmd} a3 0"])
+            + issue(2, [f"{cmd} b1 0.2 a1"])
+            + issue(3, [f"{cmd} c1 0"], depends=(1,)))
+    result = run_plan(plan, "-n", workers, "-rs")
+    result.assert_outcomes(passed=2, failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*plan.yaml:*: after failed step s2*"])  # (skips arrive in any order)
+    result.stdout.fnmatch_lines(["*plan.yaml:*: blocked by #1 (step s2 failed)*"])
+    assert not events.ran("a3") and not events.ran("c1")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_diamond_runs_both_arms_at_once_and_joins_after_both(run_plan, stamp) -> None:
+    cmd, events = stamp
+    plan = (issue(1, [f"{cmd} a1 0.3 b1", f"{cmd} a2 0.1"])
+            + issue(2, [f"{cmd} b1 0.1 a1", f"{cmd} b2 0.4"])
+            + issue(3, [f"{cmd} join 0"], depends=(1, 2)))
+    result = run_plan(plan, "-n", "2")
+    result.assert_outcomes(passed=5)
+    assert events.start("join") >= max(events.end("a2"), events.end("b2"))
+
+
+def test_wave_dependency_holds_across_workers(run_plan, stamp) -> None:
+    cmd, events = stamp
+    first = textwrap.indent(issue(1, [f"{cmd} a 0.3 b"]) + issue(2, [f"{cmd} b 0.1 a"]), "      ")
+    second = textwrap.indent(issue(3, [f"{cmd} c 0"]), "      ")
+    waves = (f"waves:\n  - id: 1\n    name: Design\n    issues:\n{first}"
+             f"  - id: 2\n    name: Build\n    depends_on: [1]\n    issues:\n{second}")
+    result = run_plan(waves, "-n", "3")
+    result.assert_outcomes(passed=3)
+    assert events.start("c") >= max(events.end("a"), events.end("b"))
+
+
+MIXED = (issue(1, ["true", "true"])
+         + issue(2, ["true", "false", "true"])
+         + issue(3, ["true"], depends=(2,))
+         + issue(4, ["false"], depends=(1,), extra="  deferrable: true\n")
+         + issue(5, ["true"], depends=(4,))
+         + issue(6, ["true", "true"], depends=(1,)))
+
+
+@pytest.mark.parametrize("args", [["-p", "no:xdist"], ["-n", "0"], ["-n", "1"], ["-n", "2"], ["-n", "8"]],
+                         ids=["no-xdist", "n0", "n1", "n2", "n8"])
+def test_outcomes_do_not_depend_on_the_number_of_workers(run_plan, pytester: pytest.Pytester,
+                                                         args: list[str]) -> None:
+    result = run_plan(MIXED, *args, "--junitxml=junit.xml")
+    result.assert_outcomes(passed=5, failed=1, skipped=3, xfailed=1)
+    result.stdout.fnmatch_lines([
+        "*success metrics*",
+        "*#1 *2/2*passed*",
+        "*#2 *1/3*failed (step s2 failed)*",
+        "*#3 *0/1*blocked (blocked by #2 (step s2 failed))*",
+        "*#4 *0/1*deferred*",
+        "*#5 *0/1*blocked (blocked by #4 (step s1 failed (deferred)))*",
+        "*#6 *2/2*passed*",
+    ])
+    assert result.stdout.str().count("success metrics") == 1
+    junit = (pytester.path / "junit.xml").read_text()
+    assert junit.count("<testcase ") == 10
+    assert junit.count('name="waves.issue"') == 10
+
+
+def test_rerun_of_one_issue_under_xdist_trusts_the_recorded_outcome(run_plan) -> None:
+    plan = issue(1, ["true"]) + issue(2, ["true"], depends=(1,))
+    run_plan(plan, "-n", "2").assert_outcomes(passed=2)
+    rerun = run_plan(plan, "-n", "2", "-k", "issue2")
+    rerun.assert_outcomes(passed=1)  # (the xdist controller collects nothing, so counts no deselection)
+
+    failing = issue(1, ["false"]) + issue(2, ["true"], depends=(1,))
+    run_plan(failing, "-n", "2").assert_outcomes(failed=1, skipped=1)
+    blocked = run_plan(failing, "-n", "2", "-k", "issue2", "-rs")
+    blocked.assert_outcomes(skipped=1)
+    blocked.stdout.fnmatch_lines(["*blocked by #1 (not selected in this run; last recorded outcome: failed)*"])
+
+
+def test_exitfirst_stops_workers_waiting_for_a_dependency(run_plan, stamp) -> None:
+    cmd, events = stamp
+    plan = (issue(1, [f"{cmd} a 0.5 b", "false"])
+            + issue(2, [f"{cmd} b 0.1 a", f"{cmd} b2 0"])
+            + issue(3, [f"{cmd} c 0"], depends=(1, 2)))
+    result = run_plan(plan, "-n", "2", "-x")
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # xdist's exit status for a stop after failures
+    assert not events.ran("c")
+
+
+def test_eight_workers_drive_one_repository_without_lock_errors(world: GitWorld, run_plan, stamp) -> None:
+    """Worktree creation, fetch, rebase, merge and push from eight workers at the same moment."""
+    cmd, events = stamp
+    world.advance_main({"NEWS.md": "main moved\n"})
+    numbers = range(1, 9)
+    for n in numbers:
+        world.push_branch(f"feature/issue-{n}", {f"src/part{n}.txt": f"part {n}\n"})
+    plan = ""
+    for n in numbers:
+        others = " ".join(f"go{m}" for m in numbers if m != n)
+        plan += (f"- number: {n}\n  title: Part {n}\n  branch: feature/issue-{n}\n  worktree: wt/{n}\n"
+                 f"  steps:\n"
+                 f"    - run: {{cmd: \"{cmd} go{n} 0 {others}\", cwd: ../..}}\n"  # all eight start together
+                 f"    - worktree\n    - rebase\n    - integrate: main\n    - push\n")
+    result = run_plan(plan, "-n", "8")
+    result.assert_outcomes(passed=40)
+    bare = git.Repo(world.origin_path)
+    main = bare.commit("main").hexsha
+    for n in numbers:
+        assert bare.is_ancestor(main, bare.commit(f"feature/issue-{n}"))
+    assert len({events.worker(f"go{n}") for n in numbers}) == 8

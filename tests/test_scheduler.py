@@ -1,0 +1,157 @@
+"""The scheduling policy, run against a simulation of xdist workers in logical time.
+
+The simulated worker behaves as xdist's does in the two ways that matter: it runs what it was sent in
+order, and it starts an item only once it holds the next one (or was told to shut down). It also waits,
+as the ledger makes real workers wait, until an item's dependencies finished. The simulation then
+shows what the pytester tests cannot show exactly: no plan deadlocks for any number of workers, every
+issue stays on one worker, and the shapes the benchmark uses finish in exactly their critical path.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pytest_waves.loader import LoadedPlan, load_plan
+from pytest_waves.nodeids import NodeIds
+from pytest_waves.scheduler import WavesScheduling, build_units
+from pytest_waves.steps import registry
+
+
+def write_plan(path: Path, issues: dict[int, tuple[list[int], int]]) -> LoadedPlan:
+    """issues: number → (dependencies, number of steps); all in one wave."""
+    lines = ["project: sim", "repository: {path: .}", "waves:", "  - id: 1", "    name: All", "    issues:"]
+    for number, (deps, steps) in issues.items():
+        lines += [f"      - number: {number}", f"        title: Issue {number}", f"        branch: b{number}",
+                  f"        depends_on: {sorted(deps)}", "        steps:"]
+        lines += [f"          - {{name: s{s}, run: 'true'}}" for s in range(steps)]
+    path.write_text("\n".join(lines) + "\n")
+    return load_plan(path, registry([]), None)
+
+
+def collection_of(loaded: LoadedPlan) -> list[str]:
+    return [f"{loaded.path.name}::wave1::issue{n}::{step.name}" for n in loaded.order for step in loaded.steps[n]]
+
+
+class SimNode:
+    def __init__(self, number: int) -> None:
+        self.gateway = SimpleNamespace(id=f"gw{number}")
+        self.queue: list[int] = []
+        self.shutting_down = False
+        self.running: tuple[int, float] | None = None  # item, end time
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        assert not self.shutting_down, "work sent to a worker after its shutdown"
+        self.queue.extend(indices)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def simulate(pytester: pytest.Pytester, loaded: LoadedPlan, workers: int,
+             durations: dict[str, float]) -> tuple[float, dict[str, str]]:
+    """Run the plan on `workers` simulated workers; return the makespan and where each item ran."""
+    config = pytester.parseconfig("--tx", f"{workers}*popen")
+    collection = collection_of(loaded)
+    sched = WavesScheduling(config, NodeIds([loaded], loaded.path.parent))
+    nodes = [SimNode(n) for n in range(workers)]
+    for node in nodes:
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    assert sched.collection_is_completed
+    units = {unit.key: unit for unit in build_units(collection, sched.nodeids)}
+    prerequisites: dict[int, list[int]] = {}
+    for unit in units.values():
+        for position, index in enumerate(unit.indices):
+            prerequisites[index] = ([unit.indices[position - 1]] if position else
+                                    [i for dep in unit.deps for i in dep.indices])
+    sched.schedule()
+    done: set[int] = set()
+    where: dict[str, str] = {}
+    now = 0.0
+    while len(done) < len(collection):
+        for node in nodes:
+            if node.running is None and node.queue and (len(node.queue) >= 2 or node.shutting_down):
+                head = node.queue[0]
+                if all(p in done for p in prerequisites[head]):
+                    node.running = (head, now + durations[collection[head]])
+                    where[collection[head]] = node.gateway.id
+        busy = [node for node in nodes if node.running is not None]
+        assert busy, f"deadlock at t={now}: queues {[n.queue for n in nodes]}, unsent {len(sched.unscheduled)}"
+        node = min(busy, key=lambda n: n.running[1])  # type: ignore[index]
+        index, now = node.running  # type: ignore[misc]
+        node.running = None
+        node.queue.remove(index)
+        done.add(index)
+        sched.mark_test_complete(node, index, 0)
+    assert sched.tests_finished and not sched.has_pending
+    return now, where
+
+
+def critical_path(loaded: LoadedPlan, durations: dict[str, float]) -> float:
+    finish: dict[int, float] = {}
+    for number in loaded.order:
+        own = sum(durations[f"{loaded.path.name}::wave1::issue{number}::{s.name}"] for s in loaded.steps[number])
+        finish[number] = own + max((finish[d] for d in loaded.deps[number]), default=0.0)
+    return max(finish.values())
+
+
+SHAPES = {
+    "chain": ({1: ([], 2), 2: ([1], 3), 3: ([2], 1), 4: ([3], 2)}, 1),
+    "diamond": ({1: ([], 2), 2: ([], 3), 3: ([1, 2], 2)}, 2),
+    "fan-out 8 + join": ({1: ([], 1), **{n: ([1], 2) for n in range(2, 10)}, 10: (list(range(2, 10)), 1)}, 8),
+    "luminaguard": ({152: ([], 3), 154: ([], 4), 155: ([154], 5)}, 2),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_shapes_finish_in_their_critical_path_with_width_workers(pytester: pytest.Pytester, tmp_path: Path,
+                                                                  shape: str) -> None:
+    issues, width = SHAPES[shape]
+    loaded = write_plan(tmp_path / "plan.yaml", issues)
+    rng = random.Random(shape)
+    durations = {nodeid: rng.choice([1.0, 2.0, 3.0, 5.0]) for nodeid in collection_of(loaded)}
+    makespan, where = simulate(pytester, loaded, width, durations)
+    assert makespan == critical_path(loaded, durations)
+
+
+def random_dag(rng: random.Random, size: int, width: int) -> dict[int, tuple[list[int], int]]:
+    issues: dict[int, tuple[list[int], int]] = {}
+    for n in range(1, size + 1):
+        earlier = list(range(max(1, n - 3 * width), n))
+        deps = rng.sample(earlier, k=min(len(earlier), rng.randint(0, 3)))
+        issues[n] = (deps, rng.randint(1, 4))
+    return issues
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_random_plans_never_deadlock_and_keep_each_issue_on_one_worker(pytester: pytest.Pytester, tmp_path: Path,
+                                                                       seed: int, workers: int) -> None:
+    rng = random.Random(seed)
+    loaded = write_plan(tmp_path / "plan.yaml", random_dag(rng, size=40, width=6))
+    durations = {nodeid: rng.uniform(0.5, 5.0) for nodeid in collection_of(loaded)}
+    makespan, where = simulate(pytester, loaded, workers, durations)
+    for number in loaded.order:
+        ran_on = {where[f"plan.yaml::wave1::issue{number}::{s.name}"] for s in loaded.steps[number]}
+        assert len(ran_on) == 1, f"#{number} was split over {ran_on}"
+    # Graham's bound for list scheduling: never worse than the critical path plus an even share of the work.
+    assert makespan <= critical_path(loaded, durations) + sum(durations.values()) / workers + 1e-9
+
+
+def test_units_weigh_the_longest_chain_of_steps_after_them(tmp_path: Path) -> None:
+    loaded = write_plan(tmp_path / "plan.yaml", {1: ([], 1), 2: ([1], 2), 3: ([1], 5), 4: ([2, 3], 1)})
+    units = {unit.key: unit for unit in build_units(collection_of(loaded), NodeIds([loaded], tmp_path))}
+    assert {key: unit.weight for key, unit in units.items()} == {
+        "plan::issue1": 1 + 5 + 1, "plan::issue2": 2 + 1, "plan::issue3": 5 + 1, "plan::issue4": 1}
+
+
+def test_plain_tests_are_units_of_one_without_dependencies(tmp_path: Path) -> None:
+    loaded = write_plan(tmp_path / "plan.yaml", {1: ([], 2)})
+    collection = ["test_a.py::test_one", *collection_of(loaded), "test_a.py::test_two"]
+    units = build_units(collection, NodeIds([loaded], tmp_path))
+    assert [(unit.key, unit.indices, [d.key for d in unit.deps]) for unit in units] == [
+        ("test_a.py::test_one", [0], []), ("plan::issue1", [1, 2], []), ("test_a.py::test_two", [3], [])]
