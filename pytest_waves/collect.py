@@ -4,6 +4,7 @@ PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,11 @@ from .steps.base import StepContext, StepFailed
 
 if TYPE_CHECKING:
     from .plugin import WavesState
+
+
+@cache
+def _mark(name: str) -> pytest.MarkDecorator:
+    return getattr(pytest.mark, name)  # looked up once: plans with 10,000 steps add these 20,000 times
 
 
 class PlanFile(pytest.File):
@@ -64,8 +70,8 @@ class StepItem(pytest.Item):
     def __init__(self, *, planned: PlannedStep, wave: Wave, issue: Issue, loaded: LoadedPlan, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned, self.wave, self.issue, self.loaded = planned, wave, issue, loaded
-        self.add_marker(planned.kind.name)
-        self.add_marker("waves")
+        self.add_marker(_mark(planned.kind.name))
+        self.add_marker(_mark("waves"))
         if planned.skip_reason:
             self.add_marker(pytest.mark.skip(reason=planned.skip_reason))
         elif self.state.dry_run:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .loader import LoadedPlan
 
 SCOPE = "session"
+_DEPENDENCY = pytest.mark.dependency
 CACHE_KEY = "waves/outcomes"
 
 
@@ -30,22 +31,18 @@ def _split(name: str) -> tuple[str, int, str]:
     return plan_key, int(issue.removeprefix("issue")), step
 
 
-def _applicable(loaded: LoadedPlan, issue: int) -> list[str]:
-    return [step.name for step in loaded.steps[issue] if step.skip_reason is None]
-
-
 def prerequisites(loaded: LoadedPlan, issue: int, step: str) -> list[str]:
     """What must have passed before `step` of `issue` may run (steps skipped by `when:` don't count)."""
-    own = _applicable(loaded, issue)
+    own = loaded.applicable[issue]
     position = own.index(step)
     if position > 0:
         return [dependency_name(loaded, issue, own[position - 1])]
-    return [dependency_name(loaded, dep, name) for dep in loaded.deps[issue] for name in _applicable(loaded, dep)]
+    return [dependency_name(loaded, dep, name) for dep in loaded.deps[issue] for name in loaded.applicable[dep]]
 
 
 def mark(item: StepItem) -> None:
     loaded, issue = item.loaded, item.issue.number
-    item.add_marker(pytest.mark.dependency(name=dependency_name(loaded, issue, item.planned.name),
+    item.add_marker(_DEPENDENCY(name=dependency_name(loaded, issue, item.planned.name),
                                            depends=prerequisites(loaded, issue, item.planned.name),
                                            scope=SCOPE))
 

@@ -66,7 +66,7 @@ class Outcomes:
 
     def issue(self, loaded: LoadedPlan, number: int) -> IssueOutcome:
         records = self.steps.get((loaded.key, number), {})
-        applicable = [step.name for step in loaded.steps[number] if step.skip_reason is None]
+        applicable = loaded.applicable[number]
         passed = sum(1 for name in applicable if name in records and records[name].outcome == "passed")
         outcomes = [records[name] for name in applicable if name in records]
         status, reason = NOT_RUN, ""

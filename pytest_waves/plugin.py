@@ -12,7 +12,7 @@ import pytest
 from . import hooks, report, sandbox
 from .collect import PlanFile, StepItem
 from .gate import CACHE_KEY, Gate
-from .loader import LoadedPlan, PlanError, load_plan
+from .loader import LoadedPlan, PlanError, load_plan, paused_gc
 from .outcomes import Outcomes
 from .parallel import Controller, Worker
 from .steps import registry
@@ -147,6 +147,11 @@ class WavesRun:
         node = PlanFile.from_parent(parent, path=file_path)
         node.loaded = loaded
         return node
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_collection(self) -> Generator[None, Any, None]:
+        with paused_gc():  # a plan's items are long-lived: see paused_gc
+            yield
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:

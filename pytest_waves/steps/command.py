@@ -27,8 +27,8 @@ class RunOptions(StepOptions):
     env: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=1800, gt=0, description="seconds; the whole process group is killed after")
     exit_code: int = 0
-    forbid: list[str] = Field(default_factory=list, description="fail if any output line matches one of these")
-    require: list[str] = Field(default_factory=list, description="fail unless each matches some output line")
+    forbid: tuple[str, ...] = Field(default=(), description="fail if any output line matches one of these")
+    require: tuple[str, ...] = Field(default=(), description="fail unless each matches some output line")
     allow_empty: bool = Field(default=False, description="pass even if the test command ran no tests")
 
 

@@ -11,8 +11,8 @@ from .base import StepContext, StepFailed, StepKind, StepOptions
 
 class DeliverableOptions(StepOptions):
     path: str = Field(description="file, relative to the issue's worktree")
-    sections: list[str] = Field(default_factory=list, description="Markdown headings that must be present")
-    contains: list[str] = Field(default_factory=list, description="regular expressions some line must match")
+    sections: tuple[str, ...] = Field(default=(), description="Markdown headings that must be present")
+    contains: tuple[str, ...] = Field(default=(), description="regular expressions some line must match")
     min_lines: int = Field(default=1, ge=0)
 
 
