@@ -8,7 +8,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import git
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
@@ -113,6 +112,8 @@ class StepItem(pytest.Item):
         error = excinfo.value
         if isinstance(error, StepFailed):
             return self._failure_text(error.summary, error.details, error.output)
+        import git  # only a failure needs it (see steps/git.py)
+
         if isinstance(error, git.GitCommandError):
             return self._failure_text(f"git {error.command[1] if len(error.command) > 1 else ''} failed "
                                       f"(exit {error.status})", [str(error.stderr).strip()])

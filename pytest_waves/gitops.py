@@ -12,6 +12,8 @@ from filelock import FileLock
 
 from .steps.base import StepFailed
 
+GitCommandError = git.GitCommandError
+
 LOCK_TIMEOUT_SECONDS = 300
 
 

@@ -70,7 +70,7 @@ class Ledger:
     def wait(self, names: Iterable[str], alive: Callable[[], bool] = lambda: True) -> dict[str, Entry]:
         """Block until every name has an entry; raise Stopped if the run stops or `alive()` turns false.
 
-        Polling a local directory costs microseconds a round; the sleep grows from 1 ms to 20 ms so a
+        Polling a local directory costs microseconds a round; the sleep grows from 1 ms to 5 ms, so a
         dependant starts within milliseconds of its dependency and an hours-long wait stays cheap.
         """
         found: dict[str, Entry] = {}
@@ -87,7 +87,7 @@ class Ledger:
             if self.stopped or not alive():
                 raise Stopped(", ".join(missing))
             time.sleep(delay)
-            delay = min(delay * 2, 0.02)
+            delay = min(delay * 2, 0.005)
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

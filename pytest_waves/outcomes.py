@@ -11,6 +11,7 @@ import pytest
 from .loader import LoadedPlan
 
 PASSED, FAILED, BLOCKED, DEFERRED, NOT_RUN = "passed", "failed", "blocked", "deferred", "not run"
+CRASHED = "crashed its worker"  # xdist's report for a step whose worker died ("???" phase)
 SYMBOLS = {PASSED: "✅", FAILED: "❌", BLOCKED: "⏸", DEFERRED: "⏭", NOT_RUN: "⚪"}
 
 
@@ -58,7 +59,7 @@ class Outcomes:
             record.outcome, record.reason = "deferred", str(report.wasxfail)
         elif report.failed:
             record.outcome = "failed"
-            record.reason = f"error in {report.when}" if report.when != "call" else "failed"
+            record.reason = {"call": "failed", "???": CRASHED}.get(report.when, f"error in {report.when}")
         elif report.skipped and record.outcome != "failed":
             record.outcome, record.reason = "skipped", _skip_reason(report)
         elif report.when == "call" and report.passed:
@@ -72,7 +73,8 @@ class Outcomes:
         status, reason = NOT_RUN, ""
         if any(r.outcome == "failed" for r in outcomes):
             status = FAILED
-            reason = next(f"step {n} failed" for n in applicable if n in records and records[n].outcome == "failed")
+            reason = next(f"step {n} {CRASHED if records[n].reason == CRASHED else 'failed'}" for n in applicable
+                          if n in records and records[n].outcome == "failed")
         elif any(r.outcome == "deferred" for r in outcomes):
             status, reason = DEFERRED, next(r.reason for r in outcomes if r.outcome == "deferred")
         elif outcomes and outcomes[0].outcome == "skipped" and outcomes[0].reason.startswith("blocked by"):

@@ -19,6 +19,7 @@ from pytest_dependency import DependencyItemStatus, DependencyManager
 from .gate import SCOPE, Gate
 from .ledger import Entry, Ledger, Stopped
 from .nodeids import NodeIds
+from .outcomes import CRASHED
 
 if TYPE_CHECKING:
     from xdist.remote import Producer
@@ -44,6 +45,10 @@ class Controller:
         self.ledger = Ledger.create()
         self.maxfail = int(config.getoption("maxfail") or 0)
         self.failures = 0
+        from xdist.dsession import get_default_max_worker_restart
+
+        self.max_restarts = get_default_max_worker_restart(config)
+        self.crashes = 0
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Producer) -> WavesScheduling:
@@ -54,6 +59,15 @@ class Controller:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: WorkerController) -> None:
         node.workerinput[LEDGER_KEY] = str(self.ledger.path)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
+        if error is None:
+            return
+        self.crashes += 1
+        if self.max_restarts is not None and self.crashes > self.max_restarts:
+            # xdist will not replace this worker: what it still held never runs, so nobody may wait for it
+            self.ledger.stop()
 
     @pytest.hookimpl(tryfirst=True)  # before the table's hook reads the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -68,7 +82,7 @@ class Controller:
         ref = self.nodeids.step(report.nodeid)
         if ref is None:
             return
-        cause = f"step {ref.step} crashed its worker"
+        cause = f"step {ref.step} {CRASHED}"
         self.ledger.record(ref.dependency_name, Entry(phases={"setup": "failed", "call": None, "teardown": None},
                                                       cause=cause))
         wave, _ = ref.loaded.issue(ref.issue)

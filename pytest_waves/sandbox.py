@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from .loader import LoadedPlan
+
+if TYPE_CHECKING:
+    import git
 
 IDENTITY = {"name": "pytest-waves sandbox", "email": "sandbox@pytest-waves.invalid"}
 
@@ -30,6 +32,8 @@ def ensure(loaded: LoadedPlan, fresh: bool) -> bool:
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()
+    import git  # only the demo's sandbox needs GitPython at configure time
+
     base, remote = loaded.plan.repository.base, loaded.plan.repository.remote
     git.Repo.init(origin, bare=True, initial_branch=base)
     repo = git.Repo.init(checkout, initial_branch=base)

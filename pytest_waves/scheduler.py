@@ -42,6 +42,7 @@ class Unit:
     weight: int = 0  # items on the longest chain from here to the end: the critical-path priority
     waiting: int = 0  # items of its dependencies not finished yet
     unsent: int = 0  # items of its dependencies not handed to a worker yet
+    inherited: bool = False  # the queue of a crashed worker (or a rerun): placed whole, never behind its dependants
 
 
 def build_units(collection: Sequence[str], nodeids: NodeIds) -> list[Unit]:
@@ -67,6 +68,18 @@ def build_units(collection: Sequence[str], nodeids: NodeIds) -> list[Unit]:
         unit.weight = len(unit.indices) + max((d.weight for d in unit.dependents), default=0)
         unit.waiting = unit.unsent = sum(len(d.indices) for d in unit.deps)
     return units
+
+
+def _ancestors(units: set[Unit]) -> set[Unit]:
+    """Every unit these depend on, directly or not."""
+    seen: set[Unit] = set()
+    todo = [dep for unit in units for dep in unit.deps]
+    while todo:
+        unit = todo.pop()
+        if unit not in seen:
+            seen.add(unit)
+            todo.extend(unit.deps)
+    return seen
 
 
 class WavesScheduling(LoadScheduling):
@@ -127,14 +140,25 @@ class WavesScheduling(LoadScheduling):
         raise NotImplementedError("pytest-waves never steals work from a worker")
 
     def remove_node(self, node: WorkerController) -> str | None:
-        """A worker finished or crashed: the item it was running is the crash item; requeue the rest."""
+        """A worker finished or crashed: the item it was running is the crash item.
+
+        The rest of its queue goes whole and in order to one worker: other workers may already wait
+        for those items, so it may only follow work that does not wait for them (an idle worker, such
+        as xdist's replacement, or one whose queue does not depend on them).
+        """
         pending = self.node2pending.pop(node)
         if not pending:
             return None
         assert self.collection is not None
         crashed = pending.pop(0)
         self._finished(crashed)  # reported failed by xdist; the steps after it in its issue are gated
-        self._requeue(pending, first=min(pending, default=0))
+        if pending:
+            for index in pending:
+                self.holder.pop(index, None)
+                for dependent in self.unit_of[index].dependents:
+                    dependent.unsent += 1
+            self.unscheduled.append(Unit(key=f"queue of {node.gateway.id}", indices=pending, first=-1,
+                                         inherited=True))
         self._dispatch()
         return self.collection[crashed]
 
@@ -148,7 +172,7 @@ class WavesScheduling(LoadScheduling):
             self.holder.pop(index, None)
             for dependent in self.unit_of[index].dependents:
                 dependent.unsent += 1
-            self.unscheduled.append(Unit(key=f"item {index}", indices=[index], first=first))
+            self.unscheduled.append(Unit(key=f"item {index}", indices=[index], first=first, inherited=True))
 
     def _finished(self, index: int) -> None:
         if index in self.done:
@@ -159,6 +183,9 @@ class WavesScheduling(LoadScheduling):
             dependent.waiting -= 1
 
     def _readiness(self, unit: Unit, node: WorkerController) -> int | None:
+        if unit.inherited:  # safe behind this worker's queue only if nothing there waits for it
+            queued = {self.unit_of[i] for i in self.node2pending[node]}
+            return None if _ancestors(queued) & {self.unit_of[i] for i in unit.indices} else READY
         if unit.waiting == 0:
             return READY
         if unit.unsent > 0:

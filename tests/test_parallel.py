@@ -13,7 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
-from conftest import GitWorld
+from conftest import GitWorld, plan_text
 
 STAMP = """
 import os, sys, time
@@ -195,3 +195,32 @@ def test_eight_workers_drive_one_repository_without_lock_errors(world: GitWorld,
     for n in numbers:
         assert bare.is_ancestor(main, bare.commit(f"feature/issue-{n}"))
     assert len({events.worker(f"go{n}") for n in numbers}) == 8
+
+
+def test_a_step_that_kills_its_worker_fails_and_blocks_its_dependants(world: GitWorld, pytester: pytest.Pytester,
+                                                                     stamp) -> None:
+    cmd, events = stamp
+    plan = (issue(1, ["kill -9 $PPID", f"{cmd} a2 0"])  # the shell's parent is the xdist worker
+            + issue(2, [f"{cmd} b 0"])
+            + issue(3, [f"{cmd} c 0"], depends=(1,)))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, plan))
+    # A subprocess: xdist cannot replace a crashed worker inside an in-process pytester run.
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2", "-rs", timeout=120)
+    result.stdout.fnmatch_lines(["*worker 'gw*' crashed while running*issue1::s1*"])
+    result.stdout.fnmatch_lines(["*#1 *0/2*failed (step s1 crashed its worker)*"])
+    result.stdout.fnmatch_lines(["*blocked by #1 (step s1 crashed its worker)*"])
+    assert events.ran("b") and not events.ran("a2") and not events.ran("c")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_without_worker_restarts_a_crash_releases_the_workers_waiting_on_it(world: GitWorld,
+                                                                           pytester: pytest.Pytester) -> None:
+    plan = (issue(1, ["kill -9 $PPID", "true"])
+            + issue(2, ["true"])
+            + issue(3, ["true"], depends=(1,)))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, plan))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2", "-rs", "--max-worker-restart=0",
+                                           timeout=120)
+    result.stdout.fnmatch_lines(["*crashed*"])
+    assert "not run" in result.stdout.str() or "stopped before it finished" in result.stdout.str()
+    assert result.ret != pytest.ExitCode.OK

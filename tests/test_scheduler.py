@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from xdist.remote import Producer
 
 from pytest_waves.loader import LoadedPlan, load_plan
 from pytest_waves.nodeids import NodeIds
@@ -51,12 +52,15 @@ class SimNode:
         self.shutting_down = True
 
 
-def simulate(pytester: pytest.Pytester, loaded: LoadedPlan, workers: int,
-             durations: dict[str, float]) -> tuple[float, dict[str, str]]:
-    """Run the plan on `workers` simulated workers; return the makespan and where each item ran."""
+def simulate(pytester: pytest.Pytester, loaded: LoadedPlan, workers: int, durations: dict[str, float],
+             crash: str | None = None) -> tuple[float, dict[str, str]]:
+    """Run the plan on `workers` simulated workers; return the makespan and where each item ran.
+
+    `crash`: the worker that starts this item dies; as xdist does, the scheduler is told, the item
+    counts as finished (failed), and a replacement worker joins."""
     config = pytester.parseconfig("--tx", f"{workers}*popen")
     collection = collection_of(loaded)
-    sched = WavesScheduling(config, NodeIds([loaded], loaded.path.parent))
+    sched = WavesScheduling(config, NodeIds([loaded], loaded.path.parent), Producer("sim", enabled=False))
     nodes = [SimNode(n) for n in range(workers)]
     for node in nodes:
         sched.add_node(node)
@@ -73,10 +77,21 @@ def simulate(pytester: pytest.Pytester, loaded: LoadedPlan, workers: int,
     where: dict[str, str] = {}
     now = 0.0
     while len(done) < len(collection):
-        for node in nodes:
+        for node in list(nodes):
             if node.running is None and node.queue and (len(node.queue) >= 2 or node.shutting_down):
                 head = node.queue[0]
                 if all(p in done for p in prerequisites[head]):
+                    if collection[head] == crash:
+                        crash = None
+                        nodes.remove(node)
+                        assert sched.remove_node(node) == collection[head]
+                        done.add(head)
+                        clone = SimNode(len(nodes) + 100)
+                        nodes.append(clone)
+                        sched.add_node(clone)
+                        sched.add_node_collection(clone, collection)
+                        sched.schedule()
+                        continue
                     node.running = (head, now + durations[collection[head]])
                     where[collection[head]] = node.gateway.id
         busy = [node for node in nodes if node.running is not None]
@@ -155,3 +170,20 @@ def test_plain_tests_are_units_of_one_without_dependencies(tmp_path: Path) -> No
     units = build_units(collection, NodeIds([loaded], tmp_path))
     assert [(unit.key, unit.indices, [d.key for d in unit.deps]) for unit in units] == [
         ("test_a.py::test_one", [0], []), ("plan::issue1", [1, 2], []), ("test_a.py::test_two", [3], [])]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_crashed_worker_never_leaves_a_dependant_waiting(pytester: pytest.Pytester, tmp_path: Path,
+                                                           seed: int) -> None:
+    """The queue of a crashed worker goes whole to the replacement: nothing lands behind its dependants."""
+    rng = random.Random(seed)
+    loaded = write_plan(tmp_path / "plan.yaml", random_dag(rng, size=30, width=4))
+    collection = collection_of(loaded)
+    durations = {nodeid: rng.uniform(0.5, 5.0) for nodeid in collection}
+    simulate(pytester, loaded, 3, durations, crash=rng.choice(collection[: len(collection) // 2]))
+
+
+def test_the_diamond_with_a_crash_in_one_arm(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    loaded = write_plan(tmp_path / "plan.yaml", {1: ([], 3), 2: ([], 1), 3: ([1], 1), 4: ([1, 2], 1)})
+    durations = dict.fromkeys(collection_of(loaded), 1.0)
+    simulate(pytester, loaded, 2, durations, crash="plan.yaml::wave1::issue1::s0")

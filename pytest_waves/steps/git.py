@@ -1,12 +1,18 @@
-"""Git step kinds: worktree, rebase, integrate, push."""
+"""Git step kinds: worktree, rebase, integrate, push.
+
+GitPython is imported when a git step runs, not when the plugin loads: every xdist worker loads the
+plugin, and most never need it before their first git step."""
 
 from __future__ import annotations
 
-import git
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
-from .. import gitops
 from .base import NoOptions, StepContext, StepFailed, StepKind, StepOptions
+
+if TYPE_CHECKING:
+    import git
 
 
 def _base_ref(ctx: StepContext) -> str:
@@ -15,6 +21,8 @@ def _base_ref(ctx: StepContext) -> str:
 
 
 def _on_branch(ctx: StepContext) -> git.Repo:
+    from .. import gitops
+
     repo = gitops.open_repo(ctx.worktree)
     branch = gitops.current_branch(repo)
     if branch != ctx.issue.branch:
@@ -31,6 +39,8 @@ class Worktree(StepKind[NoOptions]):
         return f"ensure worktree {ctx.issue.worktree or '.'} on {ctx.issue.branch}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
+        from .. import gitops
+
         path, branch = ctx.worktree, ctx.issue.branch
         if path.exists():
             _on_branch(ctx)
@@ -50,7 +60,7 @@ class Worktree(StepKind[NoOptions]):
         try:
             with gitops.repository_lock(main):
                 main.git.worktree("add", *args)
-        except git.GitCommandError as exc:
+        except gitops.GitCommandError as exc:
             raise StepFailed(f"could not create worktree {path}", [gitops.git_error(exc)]) from None
         return f"created {path.name} ({origin})"
 
@@ -64,6 +74,8 @@ class Rebase(StepKind[NoOptions]):
         return f"fetch, then rebase {ctx.issue.branch} onto {_base_ref(ctx)}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
+        from .. import gitops
+
         repo = _on_branch(ctx)
         gitops.require_clean(repo, "rebase")
         gitops.fetch(repo, ctx.plan.plan.repository.remote)
@@ -102,6 +114,8 @@ class Integrate(StepKind[IntegrateOptions]):
         return f"merge {self._source(options, ctx)} into {ctx.issue.branch}"
 
     def run(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
+        from .. import gitops
+
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
         gitops.require_clean(repo, "merge")
@@ -127,6 +141,8 @@ class Push(StepKind[NoOptions]):
         return f"push {ctx.issue.branch} to {ctx.plan.plan.repository.remote}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
+        from .. import gitops
+
         repo = _on_branch(ctx)
         remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
         local = repo.head.commit.hexsha
@@ -146,7 +162,7 @@ class Push(StepKind[NoOptions]):
                 args.insert(0, f"--force-with-lease=refs/heads/{branch}:{there}")
             try:
                 repo.git.push(*args)
-            except git.GitCommandError as exc:
+            except gitops.GitCommandError as exc:
                 raise StepFailed(f"git push to {remote} was rejected", [gitops.git_error(exc)]) from None
         how = "with lease after rewrite" if args[0].startswith("--force") else "fast-forward"
         return f"pushed {local[:12]} ({how})"

@@ -6,7 +6,6 @@ import re
 
 from pydantic import Field
 
-from .. import gitops
 from .base import StepContext, StepFailed, StepKind, StepOptions
 
 
@@ -30,6 +29,8 @@ class Pr(StepKind[PrOptions]):
         return f"open or update the PR {ctx.issue.branch} → {base} with `Closes #{ctx.issue.number}`"
 
     def run(self, options: PrOptions, ctx: StepContext) -> str | None:
+        from .. import gitops  # GitPython loads with the first git step (see steps/git.py)
+
         repository, issue = ctx.plan.plan.repository, ctx.issue
         repo = gitops.open_repo(ctx.worktree)
         if gitops.remote_head(repo, repository.remote, issue.branch) is None:
