@@ -5,10 +5,10 @@ starts an item only once it knows the next one (pytest needs `nextitem` for tear
 item a worker holds waits until the worker is sent more work or told to shut down. Hence:
 
 - an idle worker gets a *ready* unit (every dependency finished), longest remaining chain first;
-- a worker holding exactly one item is sent a follow-up at once, so that item runs now: a ready unit,
-  else one whose dependencies are all queued on that same worker (it runs right after, in order), else
-  one whose unfinished dependencies are all already handed out (it waits for them, on the worker, in
-  the ledger); with nothing left, the worker is shut down, which also lets its last item run.
+- a worker holding exactly one item is sent a follow-up at once, so that item runs now: a unit that
+  can start right after it (ready, or waiting only on work queued on that same worker), longest chain
+  first, else one whose unfinished dependencies are all already handed out (it waits for them on the
+  worker, in the ledger); with nothing left, the worker is shut down, which also lets its last item run.
 
 Handing out a unit only when every unfinished dependency is already on some worker's queue means no
 worker ever waits for something queued behind its own wait: no deadlock, for any plan and any `-n`.
