@@ -82,6 +82,11 @@ class StepItem(pytest.Item):
                                  ("waves.kind", planned.kind.name)]
 
     @property
+    def plan_position(self) -> tuple[str, int, int]:
+        """Where the step stands in the plan's run order: plan, issue's place in that order, step."""
+        return str(self.loaded.path), self.loaded.position[self.issue.number], self.planned.index
+
+    @property
     def state(self) -> WavesState:
         from .plugin import state_of
 

@@ -69,6 +69,19 @@ class LoadedPlan:
         return {number: [step.name for step in steps if step.skip_reason is None]
                 for number, steps in self.steps.items()}
 
+    def step_names(self, issue: int) -> set[str]:
+        """Every step name of the issue (an empty set for an issue the plan does not have)."""
+        return self._step_names.get(issue, set())
+
+    @cached_property
+    def _step_names(self) -> dict[int, set[str]]:
+        return {number: {step.name for step in steps} for number, steps in self.steps.items()}
+
+    @cached_property
+    def position(self) -> dict[int, int]:
+        """Each issue's place in the run order (dependencies first)."""
+        return {number: place for place, number in enumerate(self.order)}
+
     @cached_property
     def _issues(self) -> dict[int, tuple[Wave, Issue]]:
         return {issue.number: (wave, issue) for wave, issue in self.plan.issues()}

@@ -31,10 +31,11 @@ class NodeIds:
         parts = nodeid.split("::")
         if len(parts) != 4 or not parts[2].startswith("issue") or not parts[2][5:].isdigit():
             return None
-        loaded = self.plans.get((self.rootpath / parts[0]).resolve())
-        if loaded is None:
-            return None
         number = int(parts[2][5:])
-        if parts[3] not in {step.name for step in loaded.steps.get(number, ())}:
-            return None
-        return StepRef(loaded, number, parts[3])
+        loaded = self.plans.get((self.rootpath / parts[0]).resolve()) if parts[0] else None
+        # A plan outside the rootdir has an odd file part: then any plan that has this very step will do.
+        candidates = [loaded] if loaded is not None else list(self.plans.values())
+        for plan in candidates:
+            if parts[3] in plan.step_names(number):
+                return StepRef(plan, number, parts[3])
+        return None

@@ -62,21 +62,27 @@ class Controller:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
+        """A worker that stops the run (`--sw`, its own `--maxfail`, Ctrl-C) or that xdist will not
+        replace leaves work that never runs: nobody may wait for it."""
         if error is None:
+            output = getattr(node, "workeroutput", {})
+            if output.get("shouldfail") or output.get("shouldstop") or output.get("exitstatus") == 2:
+                self.ledger.stop()
             return
         self.crashes += 1
         if self.max_restarts is not None and self.crashes > self.max_restarts:
-            # xdist will not replace this worker: what it still held never runs, so nobody may wait for it
             self.ledger.stop()
 
     @pytest.hookimpl(tryfirst=True)  # before the table's hook reads the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed:
+        if report.when == "???":  # xdist's report for an item whose worker died (not in its failure count)
+            if report.failed:  # (pytest-rerunfailures turns it into "rerun": not finished yet)
+                self._crashed(report)
+            return
+        if report.failed:  # counted as xdist counts for --maxfail, which then stops the run
             self.failures += 1
             if self.maxfail and self.failures >= self.maxfail:
-                self.ledger.stop()  # xdist is about to stop the run: nobody waits any longer
-        if report.when == "???":  # xdist's report for an item whose worker died
-            self._crashed(report)
+                self.ledger.stop()
 
     def _crashed(self, report: pytest.TestReport) -> None:
         ref = self.nodeids.step(report.nodeid)

@@ -81,6 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
             loaded = load_plan(path, kinds, repo)
         except PlanError as exc:
             raise pytest.UsageError(f"invalid wave plan: {exc}") from None
+        same = next((other for other in plans.values() if other.key == loaded.key), None)
+        if same is not None and same.path != loaded.path:
+            raise pytest.UsageError(f"two plans are named {loaded.key!r} ({same.path} and {loaded.path}): "
+                                    "step names, reports and recorded outcomes would mix; rename one")
         plans[loaded.path] = loaded
         _register_markers(config, loaded)
         if not _is_worker(config):
@@ -108,6 +112,10 @@ def _distribute(config: pytest.Config, state: WavesState) -> None:
         if config.getoption("dist") == "each":
             raise pytest.UsageError("--dist each would run every step of the plan on every worker; "
                                     "use -n N alone (pytest-waves schedules the plan itself)")
+        remote = [spec for spec in config.getoption("tx") if "popen" not in spec]
+        if remote:
+            raise pytest.UsageError(f"--tx {remote[0]}: plan steps share this machine's repositories and "
+                                    "results, so workers must run here (-n N or --tx popen)")
         config.pluginmanager.register(Controller(state, config), "waves-controller")
 
 
@@ -156,6 +164,10 @@ class WavesRun:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.state.gate.select(items)  # after -k/-m deselection: what is not here is "not in this run"
+
+    @pytest.hookimpl(tryfirst=True)  # after every reordering (--ff's is a wrapper), before xdist reads the list
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        _restore_plan_order(session.items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -209,6 +221,16 @@ class WavesRun:
                 report.write(_suffixed(Path(markdown), suffix), report.markdown(loaded, table))
             if as_json:
                 report.write(_suffixed(Path(as_json), suffix), report.as_json(loaded, table))
+
+
+def _restore_plan_order(items: list[pytest.Item]) -> None:
+    """A plan's order is its meaning: put its steps back in plan order after --ff, --nf or
+    pytest-randomly reordered them, in the slots they took (other tests stay where they were)."""
+    slots = [n for n, item in enumerate(items) if isinstance(item, StepItem)]
+    steps = [items[n] for n in slots]
+    ordered = sorted(steps, key=lambda item: item.plan_position)  # type: ignore[attr-defined]
+    for n, item in zip(slots, ordered):
+        items[n] = item
 
 
 def _suffixed(path: Path, suffix: str) -> Path:

@@ -28,6 +28,7 @@ from xdist.workermanage import WorkerController
 from .nodeids import NodeIds
 
 READY, IN_SEQUENCE, ELIGIBLE = 0, 1, 2
+URGENT = 1 << 30  # the weight of requeued work: others may already be waiting for it
 
 
 @dataclass(eq=False)
@@ -90,6 +91,7 @@ class WavesScheduling(LoadScheduling):
         self.log = log.wavessched if log is not None else Producer("wavessched")
         self.nodeids = nodeids
         self.collection: list[str] | None = None
+        self.aborted = False
         self.unscheduled: list[Unit] = []
         self.unit_of: dict[int, Unit] = {}  # item index → the unit it was planned in
         self.done: set[int] = set()
@@ -100,6 +102,8 @@ class WavesScheduling(LoadScheduling):
     @property
     def tests_finished(self) -> bool:
         # A worker's last item runs when it is shut down, so one item left per worker means done.
+        if self.aborted:
+            return True  # the workers collected different items: nothing to run (xdist says why)
         return (self.collection_is_completed and self.collection is not None and not self.unscheduled
                 and all(len(pending) <= 1 for pending in self.node2pending.values()))
 
@@ -112,6 +116,7 @@ class WavesScheduling(LoadScheduling):
         if self.collection is None:
             if not self._check_nodes_have_same_collection():
                 self.log("**Different tests collected, aborting run**")
+                self.aborted = True
                 return
             collection: list[str] = next(iter(self.node2collection.values()))
             self.collection = collection
@@ -158,7 +163,7 @@ class WavesScheduling(LoadScheduling):
                 for dependent in self.unit_of[index].dependents:
                     dependent.unsent += 1
             self.unscheduled.append(Unit(key=f"queue of {node.gateway.id}", indices=pending, first=-1,
-                                         inherited=True))
+                                         weight=URGENT, inherited=True))
         self._dispatch()
         return self.collection[crashed]
 
@@ -172,7 +177,8 @@ class WavesScheduling(LoadScheduling):
             self.holder.pop(index, None)
             for dependent in self.unit_of[index].dependents:
                 dependent.unsent += 1
-            self.unscheduled.append(Unit(key=f"item {index}", indices=[index], first=first, inherited=True))
+            self.unscheduled.append(Unit(key=f"item {index}", indices=[index], first=first, weight=URGENT,
+                                         inherited=True))
 
     def _finished(self, index: int) -> None:
         if index in self.done:

@@ -131,3 +131,18 @@ def test_junit_testcases_carry_wave_issue_step_and_kind(world: GitWorld, run_pla
     assert {k: clippy[k] for k in ("waves.plan", "waves.wave", "waves.issue", "waves.step", "waves.kind")} == {
         "waves.plan": "plan", "waves.wave": "1", "waves.issue": "154", "waves.step": "clippy", "waves.kind": "run"}
     assert found[("plan.yaml.wave2.issue155", "build")]["waves.exit_code"] == "1"
+
+
+def test_two_plans_with_one_name_are_refused(world: GitWorld, pytester: pytest.Pytester) -> None:
+    from conftest import plan_text
+
+    for folder in ("a", "b"):
+        pytester.mkdir(folder).joinpath("plan.yaml").write_text(plan_text(world, """
+            - number: 1
+              title: One
+              branch: one
+              steps: [{run: "true"}]
+        """))
+    result = pytester.runpytest("--waves", "a/plan.yaml", "--waves", "b/plan.yaml")
+    result.stderr.fnmatch_lines(["*two plans are named 'plan'*rename one*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -224,3 +224,48 @@ def test_without_worker_restarts_a_crash_releases_the_workers_waiting_on_it(worl
     result.stdout.fnmatch_lines(["*crashed*"])
     assert "not run" in result.stdout.str() or "stopped before it finished" in result.stdout.str()
     assert result.ret != pytest.ExitCode.OK
+
+
+def run_subprocess(pytester: pytest.Pytester, world: GitWorld, plan: str, *args: str) -> pytest.RunResult:
+    """A run in its own process, with a timeout: for cases where the failure to catch is a hang."""
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, plan))
+    return pytester.runpytest_subprocess("--waves", "plan.yaml", *args, timeout=120)
+
+
+STOPPING = issue(1, ["true", "false", "true"]) + issue(2, ["true"]) + issue(3, ["true"], depends=(1,))
+
+
+def test_stepwise_stops_the_run_without_leaving_a_worker_waiting(world: GitWorld, pytester: pytest.Pytester) -> None:
+    result = run_subprocess(pytester, world, STOPPING, "-n", "2", "--sw")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*1 failed*"])
+
+
+@pytest.mark.parametrize("args", [[], ["-n", "2"]], ids=["no-xdist", "n2"])
+def test_failed_first_keeps_each_issue_in_plan_order(world: GitWorld, pytester: pytest.Pytester,
+                                                     args: list[str]) -> None:
+    run_subprocess(pytester, world, STOPPING, *args).assert_outcomes(passed=2, failed=1, skipped=2)
+    rerun = run_subprocess(pytester, world, STOPPING, *args, "--ff", "-rs", "-p", "no:randomly")
+    rerun.assert_outcomes(passed=2, failed=1, skipped=2)  # not: s2 first, then everything blocked
+    rerun.stdout.fnmatch_lines(["*after failed step s2*"])
+    rerun.stdout.fnmatch_lines(["*blocked by #1 (step s2 failed)*"])
+
+
+def test_workers_that_collect_differently_end_the_run(world: GitWorld, pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_pid="""
+        import os, pytest
+
+        @pytest.mark.parametrize("pid", [os.getpid()])
+        def test_pid(pid):
+            pass
+    """)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(1, ["true"])))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "test_pid.py", "-n", "2", timeout=120)
+    result.stdout.fnmatch_lines(["*Different tests were collected*"])
+    assert result.ret != pytest.ExitCode.OK
+
+
+def test_workers_must_run_on_this_machine(world: GitWorld, run_plan) -> None:
+    result = run_plan(issue(1, ["true"]), "--dist", "load", "--tx", "ssh=build@elsewhere//python=python3")
+    result.stderr.fnmatch_lines(["*--tx ssh=build@elsewhere*workers must run here*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
