@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from . import gate
+from . import gate, wavechecks
 from .forge import make_forge
 from .loader import LoadedPlan, PlannedStep
 from .model import Issue, Wave
@@ -40,11 +40,14 @@ class WaveNode(pytest.Collector):
         self.wave, self.loaded = wave, loaded
         self.add_marker(self.wave.key)
 
-    def collect(self) -> Iterator[pytest.Collector]:
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        before, after = wavechecks.checks_for(self.loaded, self.wave)
+        yield from wavechecks.collect(self, self.loaded, self.wave, before)
         in_wave = {issue.number: issue for issue in self.wave.issues}
         for number in self.loaded.order:  # dependencies first, else the plan's order
             if number in in_wave:
                 yield IssueNode.from_parent(self, name=f"issue{number}", issue=in_wave[number], loaded=self.loaded)
+        yield from wavechecks.collect(self, self.loaded, self.wave, after)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.loaded.line("waves", self.loaded.plan.waves.index(self.wave)) - 1, self.name

@@ -47,6 +47,11 @@ def mark(item: StepItem) -> None:
                                            scope=SCOPE))
 
 
+def _label(item: pytest.Item) -> str:
+    planned = getattr(item, "planned", None)  # a step; otherwise a wave check, named by its item
+    return planned.name if planned is not None else item.name
+
+
 class Gate:
     def __init__(self, recorded: dict[str, dict[str, str]], ignore_unknown: bool) -> None:
         self.recorded = recorded  # plan key → issue number → last status, from pytest's cache
@@ -59,7 +64,7 @@ class Gate:
         self.selected = {m.kwargs["name"] for item in items
                          if (m := item.get_closest_marker("dependency")) is not None and "name" in m.kwargs}
 
-    def check(self, item: StepItem) -> None:
+    def check(self, item: pytest.Item) -> None:
         """Skip the item, with the reason, unless everything it depends on passed."""
         marker = item.get_closest_marker("dependency")
         if marker is None:
@@ -80,12 +85,12 @@ class Gate:
             self.gated.add(marker.kwargs["name"])
             pytest.skip(reason)
 
-    def observe(self, item: StepItem, report: pytest.TestReport) -> None:
+    def observe(self, item: pytest.Item, report: pytest.TestReport) -> None:
         """Remember why a step did not pass, to explain the steps and issues waiting on it."""
         marker = item.get_closest_marker("dependency")
         if marker is None or report.passed or marker.kwargs["name"] in self.causes:
             return
-        step = item.planned.name
+        step = _label(item)
         if hasattr(report, "wasxfail"):
             cause = f"step {step} failed (deferred)"
         elif report.failed:
@@ -94,10 +99,11 @@ class Gate:
             cause = f"step {step} was skipped"
         self.causes[marker.kwargs["name"]] = cause
 
-    def _explain(self, item: StepItem, name: str) -> str:
+    def _explain(self, item: pytest.Item, name: str) -> str:
         _, issue, step = _split(name)
         cause = self.causes.get(name, f"step {step} did not pass")
-        if issue != item.issue.number:
+        own = getattr(item, "issue", None)
+        if own is None or issue != own.number:
             return f"blocked by #{issue} ({cause})"
         if name in self.gated:
             return cause  # the step before was itself held back: same reason

@@ -48,3 +48,27 @@ def stable_topological_order(order: list[int], deps: Mapping[int, Iterable[int]]
             raise ValueError("dependency cycle")
     return result
 
+
+
+def ancestors(order: list[int], deps: Mapping[int, Iterable[int]]) -> dict[int, set[int]]:
+    """Everything each issue depends on, directly or not (`order` puts dependencies first)."""
+    found: dict[int, set[int]] = {}
+    for number in order:
+        found[number] = set()
+        for dep in deps[number]:
+            found[number] |= {dep, *found.get(dep, ())}
+    return found
+
+
+def concurrent_pairs(order: list[int], deps: Mapping[int, Iterable[int]]) -> list[tuple[int, int]]:
+    """Pairs of issues neither of which depends on the other: they may run at the same time."""
+    above = ancestors(order, deps)
+    return [(a, b) for i, a in enumerate(order) for b in order[i + 1:] if a not in above[b] and b not in above[a]]
+
+
+def levels(order: list[int], deps: Mapping[int, Iterable[int]]) -> list[list[int]]:
+    """The waves the graph implies: each issue one level after its deepest dependency."""
+    level: dict[int, int] = {}
+    for number in order:
+        level[number] = 1 + max((level[d] for d in deps[number]), default=-1)
+    return [[n for n in order if level[n] == depth] for depth in range(max(level.values(), default=-1) + 1)]

@@ -143,10 +143,20 @@ class Forge(Strict):
         return {"kind": data} if isinstance(data, str) else data
 
 
+class MergeChecks(Strict):
+    """Wave-level acceptance: trial merges of branches that may run at the same time (opt-in)."""
+
+    overlap: Literal["warn", "fail", "ignore"] = Field(
+        default="warn", description="two branches that change the same file without conflict")
+    max_behind: int | None = Field(default=None, ge=0,
+                                   description="most commits of the base a branch may be missing")
+
+
 class Plan(Strict):
     project: str = Field(min_length=1)
     repository: Repository = Field(default_factory=Repository)
     forge: Forge = Field(default_factory=Forge)
+    merges: MergeChecks | None = Field(default=None, description="add wave-level merge checks")
     waves: list[Wave] = Field(min_length=1)
 
     def issues(self) -> list[tuple[Wave, Issue]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .gate import dependency_name
 from .loader import LoadedPlan
+from .wavechecks import checks_for
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,23 @@ class NodeIds:
             if parts[3] in plan.step_names(number):
                 return StepRef(plan, number, parts[3])
         return None
+
+    def unit(self, nodeid: str) -> tuple[str, list[str]] | None:
+        """The scheduling unit of a plan item and the units it waits for: an issue's steps form one
+        unit; a wave's merge check is a unit of its own, after the issues it judges."""
+        ref = self.step(nodeid)
+        if ref is not None:
+            key = ref.loaded.key
+            return f"{key}::issue{ref.issue}", [f"{key}::issue{dep}" for dep in ref.loaded.deps[ref.issue]]
+        parts = nodeid.split("::")
+        if len(parts) != 3 or not parts[1].startswith("wave"):
+            return None
+        loaded = self.plans.get((self.rootpath / parts[0]).resolve())
+        wave = next((w for w in loaded.plan.waves if w.key == parts[1]), None) if loaded else None
+        if loaded is None or wave is None:
+            return None
+        before, after = checks_for(loaded, wave)
+        judged = dict(after).get(parts[2])
+        if judged is None:
+            return (nodeid, []) if parts[2] in dict(before) else None
+        return nodeid, [f"{loaded.key}::issue{number}" for number in judged]

@@ -45,21 +45,28 @@ class Outcomes:
     def __init__(self) -> None:
         # (plan key, issue) → step name → record
         self.steps: dict[tuple[str, int], dict[str, StepRecord]] = {}
+        # (plan key, wave id) → check name → record
+        self.checks: dict[tuple[str, str], dict[str, StepRecord]] = {}
 
     def add(self, report: pytest.TestReport) -> None:
         facts: dict[str, Any] = {key.removeprefix("waves."): value for key, value in report.user_properties
                  if isinstance(key, str) and key.startswith("waves.")}
-        if "issue" not in facts:
+        if "check" in facts:  # a wave-level merge check
+            record = self.checks.setdefault((facts["plan"], str(facts["wave"])), {}).setdefault(
+                facts["check"], StepRecord())
+        elif "issue" in facts:
+            record = self.steps.setdefault((facts["plan"], int(facts["issue"])), {}).setdefault(
+                facts["step"], StepRecord())
+        else:
             return
-        record = self.steps.setdefault((facts["plan"], int(facts["issue"])), {}).setdefault(
-            facts["step"], StepRecord())
         record.facts.update(facts)
         record.duration += report.duration
         if hasattr(report, "wasxfail"):
             record.outcome, record.reason = "deferred", str(report.wasxfail)
         elif report.failed:
             record.outcome = "failed"
-            record.reason = {"call": "failed", "???": CRASHED}.get(report.when, f"error in {report.when}")
+            record.reason = {"call": str(facts.get("failure", "failed")), "???": CRASHED}.get(
+                report.when, f"error in {report.when}")
         elif report.skipped and record.outcome != "failed":
             record.outcome, record.reason = "skipped", _skip_reason(report)
         elif report.when == "call" and report.passed:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from xdist.remote import Producer
     from xdist.workermanage import WorkerController
 
-    from .collect import StepItem
     from .plugin import WavesState
     from .scheduler import WavesScheduling
 
@@ -116,7 +115,7 @@ class Worker:
         path = getattr(config, "workerinput", {}).get(LEDGER_KEY)
         return cls(gate, Ledger(Path(path))) if path else None
 
-    def await_dependencies(self, item: StepItem) -> None:
+    def await_dependencies(self, item: pytest.Item) -> None:
         """Wait until every dependency that ran on another worker finished; adopt its result."""
         marker = _dependency_marker(item)
         if marker is None:

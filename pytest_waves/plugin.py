@@ -16,6 +16,7 @@ from .loader import LoadedPlan, PlanError, load_plan, paused_gc
 from .outcomes import Outcomes
 from .parallel import Controller, Worker
 from .steps import registry
+from .wavechecks import KIND as MERGES, WaveCheck
 
 STATE = pytest.StashKey["WavesState"]()
 
@@ -129,6 +130,8 @@ def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
     for wave, issue in loaded.plan.issues():
         config.addinivalue_line("markers", f"issue{issue.number}: #{issue.number} {issue.title}")
         config.addinivalue_line("markers", f"{wave.key}: wave {wave.id} {wave.name}".rstrip())
+    if loaded.plan.merges is not None:
+        config.addinivalue_line("markers", f"{MERGES}: a pytest-waves wave-level merge check")
     for steps in loaded.steps.values():
         for step in steps:
             config.addinivalue_line("markers", f"{step.kind.name}: a pytest-waves `{step.kind.name}` step")
@@ -171,7 +174,7 @@ class WavesRun:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if isinstance(item, StepItem):
+        if isinstance(item, (StepItem, WaveCheck)):
             if self.state.worker is not None:
                 self.state.worker.await_dependencies(item)
             self.state.gate.check(item)
@@ -179,13 +182,13 @@ class WavesRun:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)  # outermost: after pytest's own skip handling
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         outcome = yield
-        if not isinstance(item, StepItem):
+        if not isinstance(item, (StepItem, WaveCheck)):
             return
         rep: pytest.TestReport = outcome.get_result()
         if rep.skipped and isinstance(rep.longrepr, tuple):
-            # Point skips (gate, `when`, dry run) at the plan's step line, not at plugin code.
-            rep.longrepr = (str(item.loaded.path), item.planned.line, rep.longrepr[2])
-        if item.issue.deferrable and rep.when == "call" and rep.failed:
+            # Point skips (gate, `when`, dry run) at the plan's line, not at plugin code.
+            rep.longrepr = (str(item.loaded.path), item.reportinfo()[1] + 1, rep.longrepr[2])
+        if isinstance(item, StepItem) and item.issue.deferrable and rep.when == "call" and rep.failed:
             # "complete or deferred to specialist": reported like an xfail, not as a failure of the run
             rep.outcome = "skipped"
             rep.wasxfail = f"step {item.planned.name} failed; #{item.issue.number} is deferrable"  # type: ignore[attr-defined]
@@ -206,6 +209,8 @@ class WavesRun:
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
             for line in report.terminal_lines(table):
                 terminalreporter.write_line(line)
+            for line in report.merge_lines(report.merge_rows(loaded, self.state.outcomes)):
+                terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = session.config
@@ -214,13 +219,14 @@ class WavesRun:
         markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
         for loaded in self.state.plans.values():
             table = report.rows(loaded, self.state.outcomes)
+            merges = report.merge_rows(loaded, self.state.outcomes)
             if not self.state.dry_run and getattr(config, "cache", None) is not None:
                 Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
             if markdown:
-                report.write(_suffixed(Path(markdown), suffix), report.markdown(loaded, table))
+                report.write(_suffixed(Path(markdown), suffix), report.markdown(loaded, table, merges))
             if as_json:
-                report.write(_suffixed(Path(as_json), suffix), report.as_json(loaded, table))
+                report.write(_suffixed(Path(as_json), suffix), report.as_json(loaded, table, merges))
 
 
 def _restore_plan_order(items: list[pytest.Item]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,28 @@ def step_lines(table: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def markdown(loaded: LoadedPlan, table: list[dict[str, Any]]) -> str:
+def merge_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
+    """Per wave with merge checks: does it merge cleanly, and what each check found."""
+    result = []
+    for wave in loaded.plan.waves:
+        checks = outcomes.checks.get((loaded.key, str(wave.id)), {})
+        if not checks:
+            continue
+        found = {name: {"outcome": r.outcome, "reason": r.reason} for name, r in checks.items()}
+        failed = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome == "failed"]
+        pending = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome not in ("passed", "failed")]
+        status = "failed" if failed else "blocked" if pending else "passed"
+        summary = "; ".join(failed or pending) or next(
+            (r.reason for name, r in checks.items() if name == "integration"), "merges cleanly")
+        result.append({"wave": wave.id, "name": wave.name, "status": status, "summary": summary, "checks": found})
+    return result
+
+
+def merge_lines(merges: list[dict[str, Any]]) -> list[str]:
+    return [f"wave {row['wave']} {row['name']}: {SYMBOLS[row['status']]} {row['summary']}" for row in merges]
+
+
+def markdown(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = ()) -> str:
     def escape(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
@@ -86,15 +108,19 @@ def markdown(loaded: LoadedPlan, table: list[dict[str, Any]]) -> str:
         if row["pr_url"]:
             cells[4] = f"[{cells[4]}]({row['pr_url']})"
         out.append("| " + " | ".join(escape(cell) for cell in cells) + " |")
+    if merges:
+        out += ["", "### Merges", "", "| Wave | Status | Checks |", "|---|---|---|"]
+        out += [f"| {row['wave']} {escape(row['name'])} | {SYMBOLS[row['status']]} {row['status']} | "
+                f"{escape(row['summary'])} |" for row in merges]
     out += ["", "### Risks", "", "| Wave | Issue | Risk | Mitigation |", "|---|---|---|---|"]
     out += [f"| {row['wave']} | #{row['issue']} | {row['risk']['level']} | {escape(row['risk']['mitigation']) or '—'} |"
             for row in table]
     return "\n".join(out) + "\n"
 
 
-def as_json(loaded: LoadedPlan, table: list[dict[str, Any]]) -> str:
+def as_json(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = ()) -> str:
     document = {"schema": "pytest-waves/report", "version": JSON_SCHEMA_VERSION,
-                "plan": str(loaded.path), "project": loaded.plan.project, "issues": table}
+                "plan": str(loaded.path), "project": loaded.plan.project, "issues": table, "merges": list(merges)}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

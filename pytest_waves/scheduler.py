@@ -48,17 +48,16 @@ class Unit:
 
 def build_units(collection: Sequence[str], nodeids: NodeIds) -> list[Unit]:
     by_key: dict[str, Unit] = {}
-    issue_deps: dict[str, list[str]] = {}
+    unit_deps: dict[str, list[str]] = {}
     for index, nodeid in enumerate(collection):
-        ref = nodeids.step(nodeid)
-        key = f"{ref.loaded.key}::issue{ref.issue}" if ref else nodeid
+        found = nodeids.unit(nodeid)
+        key, deps = found if found is not None else (nodeid, [])
         unit = by_key.get(key)
         if unit is None:
             unit = by_key[key] = Unit(key=key, indices=[], first=index)
-            if ref:
-                issue_deps[key] = [f"{ref.loaded.key}::issue{dep}" for dep in ref.loaded.deps[ref.issue]]
+            unit_deps[key] = deps
         unit.indices.append(index)
-    for key, deps in issue_deps.items():
+    for key, deps in unit_deps.items():
         for dep in deps:
             if dep in by_key:  # a deselected dependency is the gate's business (last recorded outcome)
                 by_key[key].deps.append(by_key[dep])
