@@ -75,7 +75,11 @@ class WaveCheck(pytest.Item):
         repository = self.loaded.plan.repository
         base = f"refs/remotes/{repository.remote}/{repository.base}"
         try:
-            note = self._check(repo, base, merges)
+            try:
+                note = self._check(repo, base, merges)
+            except gitops.GitCommandError as exc:
+                verb = exc.command[1] if len(exc.command) > 1 else ""
+                raise StepFailed(f"git {verb} failed (exit {exc.status})", [gitops.git_error(exc)]) from None
         except StepFailed as failure:
             self.user_properties.append(("waves.failure", failure.summary))
             raise
