@@ -72,22 +72,25 @@ def _step_kinds() -> Mapping[str, Any]:
 
 
 def _waves(args: argparse.Namespace) -> int:
+    import git
+
     kinds = _step_kinds()
     try:
         loaded = load_plan(args.plan, kinds, args.repo)
         changed = {} if args.no_git else branch_changes(loaded)
+        derived = derive(loaded, changed)
+        for line in describe(loaded, derived):
+            print(line)
+        if args.write:
+            write(loaded, derived, kinds)
+            print(f"wrote {len(derived.waves)} waves into {args.plan}")
     except PlanError as error:
         print(f"error: invalid wave plan: {error}", file=sys.stderr)
         return 2
-    except StepFailed as error:
-        print(f"error: {error.summary} (use --no-git to derive from the dependencies alone)", file=sys.stderr)
+    except (StepFailed, git.GitCommandError) as error:
+        reason = error.summary if isinstance(error, StepFailed) else str(error.stderr).strip() or str(error)
+        print(f"error: {reason} (--no-git derives from the dependencies alone)", file=sys.stderr)
         return 2
-    derived = derive(loaded, changed)
-    for line in describe(loaded, derived):
-        print(line)
-    if args.write:
-        write(loaded, derived, kinds)
-        print(f"wrote {len(derived.waves)} waves into {args.plan}")
     return 0
 
 

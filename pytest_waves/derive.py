@@ -25,6 +25,7 @@ class Derived:
     waves: list[list[int]]
     critical_path: list[int]
     moves: list[str] = field(default_factory=list)  # why an issue was put in a later wave
+    ordered_after: dict[int, list[int]] = field(default_factory=dict)  # issue → issues it was moved after
 
     @property
     def width(self) -> int:
@@ -37,6 +38,7 @@ def derive(loaded: LoadedPlan, changed: dict[int, set[str]] | None = None) -> De
     order = loaded.order
     deps = {number: list(loaded.deps[number]) for number in order}  # own and inherited from wave depends_on
     moves: list[str] = []
+    after: dict[int, list[int]] = {}
     changed = changed or {}
     while True:
         waves = levels(order, deps)
@@ -46,8 +48,10 @@ def derive(loaded: LoadedPlan, changed: dict[int, set[str]] | None = None) -> De
             break
         a, b, shared = clash
         deps[b].append(a)
+        after.setdefault(b, []).append(a)
         moves.append(f"#{b} moved after #{a}: both change {', '.join(sorted(shared))}")
-    return Derived(waves=waves, critical_path=_longest_chain(loaded, order, deps), moves=moves)
+    return Derived(waves=waves, critical_path=_longest_chain(loaded, order, deps), moves=moves,
+                   ordered_after=after)
 
 
 def _longest_chain(loaded: LoadedPlan, order: list[int], deps: dict[int, list[int]]) -> list[int]:
@@ -112,24 +116,30 @@ def write(loaded: LoadedPlan, derived: Derived, kinds: Mapping[str, StepKind[Any
     home = {entry["number"]: wave for wave in old_waves for entry in wave["issues"]}
     for number, entry in issue_maps.items():
         own = list(entry.get("depends_on", []))
-        inherited = [dep for dep in loaded.deps[number] if dep not in own]
+        # Inherited wave dependencies, and the order a proposal chose: both become the issue's own.
+        wanted = [*loaded.deps[number], *derived.ordered_after.get(number, [])]
+        inherited = list(dict.fromkeys(dep for dep in wanted if dep not in own))
         if inherited:
             deps = CommentedSeq([*own, *inherited])
             deps.fa.set_flow_style()
             entry["depends_on"] = deps
     new_waves = CommentedSeq()
     used: set[int] = set()
-    for index, numbers in enumerate(derived.waves):
+    kept_ids = {str(home[numbers[0]]["id"]) for numbers in derived.waves}
+    fresh = (n for n in range(1, 1_000_000) if str(n) not in kept_ids)
+    for numbers in derived.waves:
         # A derived wave keeps the id, name and comments of the wave its first issue came from.
         wave = home[numbers[0]]
         if id(wave) in used:
-            wave = CommentedMap([("id", f"{index + 1}"), ("name", f"Wave {index + 1}")])
+            number = next(fresh)
+            wave = CommentedMap([("id", number), ("name", f"Wave {number}")])
         used.add(id(wave))
         wave.pop("depends_on", None)
         wave["issues"] = CommentedSeq(issue_maps[number] for number in numbers)
         new_waves.append(wave)
     document["waves"] = new_waves
     handle, temporary = tempfile.mkstemp(dir=loaded.path.parent, prefix=f".{loaded.path.name}.")
+    os.chmod(temporary, loaded.path.stat().st_mode & 0o7777)  # the plan keeps its permissions
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             yaml.dump(document, out)

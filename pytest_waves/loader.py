@@ -154,6 +154,9 @@ def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, StepKind[Any]], fail: 
         for dep in wave.depends_on:
             if str(dep) not in wave_index:
                 raise fail(("waves", w, "depends_on"), f"depends on wave {dep!r}, which the plan does not have")
+            if wave_index[str(dep)] > w:
+                raise fail(("waves", w, "depends_on"), f"wave {wave.id} depends on wave {dep}, which comes later; "
+                           "waves run in the order they are written")
         for i, issue in enumerate(wave.issues):
             loc: Loc = ("waves", w, "issues", i)
             if issue.number in where:

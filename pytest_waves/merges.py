@@ -61,7 +61,13 @@ def commits_behind(repo: git.Repo, ref: str, base: str) -> int:
     return int(repo.git.rev_list("--count", f"{ref}..{base}"))
 
 
-def trial_merge(repo: git.Repo, ours: str, theirs: str) -> TrialMerge:
+# The unreferenced commits that chain an integration need an identity; CI machines often have none.
+TRIAL_IDENTITY = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                  for what, value in (("NAME", "pytest-waves"), ("EMAIL", "trial-merge@pytest-waves.invalid"))}
+
+
+def trial_merge(repo: git.Repo, ours: str, theirs: str, chain: bool = False) -> TrialMerge:
+    """Merge in memory; with `chain`, also record the result as an unreferenced commit to merge onto."""
     status, out, err = repo.git.merge_tree("--write-tree", "--name-only", "--no-messages", ours, theirs,
                                            with_extended_output=True, with_exceptions=False)
     lines = [line for line in out.splitlines() if line]
@@ -69,8 +75,10 @@ def trial_merge(repo: git.Repo, ours: str, theirs: str) -> TrialMerge:
         raise StepFailed(f"git merge-tree {ours} {theirs} failed (exit {status})", [err.strip()])
     if status == 1:
         return TrialMerge(clean=False, conflicts=sorted(set(lines[1:])))
+    if not chain:
+        return TrialMerge(clean=True)
     commit = repo.git.commit_tree(lines[0], "-p", repo.git.rev_parse(ours), "-p", repo.git.rev_parse(theirs),
-                                  "-m", f"pytest-waves trial merge of {theirs} into {ours}")
+                                  "-m", f"pytest-waves trial merge of {theirs} into {ours}", env=TRIAL_IDENTITY)
     return TrialMerge(clean=True, commit=commit)
 
 

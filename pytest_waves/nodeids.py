@@ -26,6 +26,7 @@ class NodeIds:
     def __init__(self, plans: Iterable[LoadedPlan], rootpath: Path) -> None:
         self.plans = {plan.path: plan for plan in plans}
         self.rootpath = rootpath
+        self._checks: dict[tuple[str, str], tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]] = {}
 
     def step(self, nodeid: str) -> StepRef | None:
         """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
@@ -47,7 +48,11 @@ class NodeIds:
         ref = self.step(nodeid)
         if ref is not None:
             key = ref.loaded.key
-            return f"{key}::issue{ref.issue}", [f"{key}::issue{dep}" for dep in ref.loaded.deps[ref.issue]]
+            deps = [f"{key}::issue{dep}" for dep in ref.loaded.deps[ref.issue]]
+            home, _ = ref.loaded.issue(ref.issue)
+            if ref.loaded.plan.merges is not None:  # the wave's `checkouts` check goes first
+                deps.append(f"{nodeid.split('::')[0]}::{home.key}::checkouts")
+            return f"{key}::issue{ref.issue}", deps
         parts = nodeid.split("::")
         if len(parts) != 3 or not parts[1].startswith("wave"):
             return None
@@ -55,7 +60,10 @@ class NodeIds:
         wave = next((w for w in loaded.plan.waves if w.key == parts[1]), None) if loaded else None
         if loaded is None or wave is None:
             return None
-        before, after = checks_for(loaded, wave)
+        cached = (loaded.key, wave.key)
+        if cached not in self._checks:
+            self._checks[cached] = checks_for(loaded, wave)
+        before, after = self._checks[cached]
         judged = dict(after).get(parts[2])
         if judged is None:
             return (nodeid, []) if parts[2] in dict(before) else None

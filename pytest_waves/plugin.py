@@ -232,7 +232,7 @@ class WavesRun:
 def _restore_plan_order(items: list[pytest.Item]) -> None:
     """A plan's order is its meaning: put its steps back in plan order after --ff, --nf or
     pytest-randomly reordered them, in the slots they took (other tests stay where they were)."""
-    slots = [n for n, item in enumerate(items) if isinstance(item, StepItem)]
+    slots = [n for n, item in enumerate(items) if isinstance(item, (StepItem, WaveCheck))]
     steps = [items[n] for n in slots]
     ordered = sorted(steps, key=lambda item: item.plan_position)  # type: ignore[attr-defined]
     for n, item in zip(slots, ordered):

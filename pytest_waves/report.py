@@ -87,8 +87,13 @@ def merge_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
         failed = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome == "failed"]
         pending = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome not in ("passed", "failed")]
         status = "failed" if failed else "blocked" if pending else "passed"
-        summary = "; ".join(failed or pending) or next(
-            (r.reason for name, r in checks.items() if name == "integration"), "merges cleanly")
+        if failed:
+            summary = "; ".join(failed)
+        elif pending:  # usually one cause holds back every check of the wave: say it once
+            reasons = list(dict.fromkeys(r.reason for r in checks.values() if r.outcome != "passed"))
+            summary = f"{len(pending)} of {len(checks)} checks not run: {'; '.join(reasons)}"
+        else:
+            summary = next((r.reason for name, r in checks.items() if name == "integration"), "merges cleanly")
         result.append({"wave": wave.id, "name": wave.name, "status": status, "summary": summary, "checks": found})
     return result
 

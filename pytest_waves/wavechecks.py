@@ -40,7 +40,7 @@ def checks_for(loaded: LoadedPlan, wave: Wave) -> tuple[list[tuple[str, list[int
     """(checks before the wave's issues, checks after them) as (name, issues judged)."""
     if loaded.plan.merges is None:
         return [], []
-    own = [issue.number for issue in wave.issues]
+    own = [number for number in loaded.order if number in {issue.number for issue in wave.issues}]
     wave_of = {issue.number: w for w, issue in loaded.plan.issues()}
     position = loaded.position
     after = [(f"merge-{a}-{b}", [a, b]) for a, b in concurrent_pairs(loaded.order, loaded.deps)
@@ -63,6 +63,16 @@ class WaveCheck(pytest.Item):
                                                depends=depends, scope=SCOPE))
         self.user_properties += [("waves.plan", loaded.key), ("waves.wave", str(wave.id)),
                                  ("waves.check", self.name), ("waves.kind", KIND)]
+
+    @property
+    def plan_position(self) -> tuple[str, int, int]:
+        """Sorts with the steps (see StepItem.plan_position): `checkouts` just before the wave's first
+        issue, the merge checks just after its last one."""
+        places = [self.loaded.position[issue.number] for issue in self.wave.issues]
+        if self.name == "checkouts":
+            return str(self.loaded.path), min(places), -1
+        after = [name for name, _ in checks_for(self.loaded, self.wave)[1]]
+        return str(self.loaded.path), max(places), 1_000_000 + after.index(self.name)
 
     @property
     def issues(self) -> list[Issue]:
@@ -102,14 +112,14 @@ class WaveCheck(pytest.Item):
         where = merges.checkouts(repo)
         problems = []
         for issue in self.issues:
-            expected = (self.loaded.repo_root / issue.worktree).resolve() if issue.worktree else None
+            # An issue without a worktree works in the repository's own checkout.
+            expected = (self.loaded.repo_root / (issue.worktree or ".")).resolve()
             paths = where.get(issue.branch, [])
             if len(paths) > 1:
                 problems.append(f"#{issue.number}: {issue.branch} is checked out in {len(paths)} worktrees: "
                                 + ", ".join(map(str, paths)))
             elif paths and paths[0] != expected:
-                problems.append(f"#{issue.number}: {issue.branch} is checked out in {paths[0]}, "
-                                f"not in {expected or 'no worktree (the plan names none)'}")
+                problems.append(f"#{issue.number}: {issue.branch} is checked out in {paths[0]}, not in {expected}")
         if problems:
             raise StepFailed("branches are checked out where the plan does not expect them", problems)
         return "every branch is checked out only where the plan says"
@@ -144,7 +154,7 @@ class WaveCheck(pytest.Item):
         current: str = base
         merged: list[str] = []
         for issue, ref in self._refs(repo, merges):
-            trial = merges.trial_merge(repo, current, ref)
+            trial = merges.trial_merge(repo, current, ref, chain=True)
             if not trial.clean:
                 so_far = " + ".join(merged) or "the base alone"
                 raise StepFailed(f"wave {self.wave.id} does not merge cleanly: #{issue.number} conflicts with "

@@ -41,6 +41,16 @@ waves:
 """
 
 
+def issues_yaml(*branches: str) -> str:
+    """Issues 1, 2, … on feature/<name>, one passing step each."""
+    return "".join(f"""
+- number: {n}
+  title: Issue {n}
+  branch: feature/{name}
+  steps: [{{run: "true"}}]
+""" for n, name in enumerate(branches, 1))
+
+
 def waves_command(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.run(sys.executable, "-m", "pytest_waves", "waves", *args)
 
@@ -80,12 +90,7 @@ def test_branches_that_change_the_same_file_are_proposed_for_separate_waves(worl
     world.push_branch("feature/one", {"src/shared.py": "one = 1\n"})
     world.push_branch("feature/two", {"src/shared.py": "two = 2\n", "docs/two.md": "two\n"})
     world.push_branch("feature/three", {"docs/three.md": "three\n"})
-    issues = "".join(f"""
-- number: {n}
-  title: Issue {n}
-  branch: feature/{name}
-  steps: [{{run: "true"}}]
-""" for n, name in ((1, "one"), (2, "two"), (3, "three")))
+    issues = issues_yaml("one", "two", "three")
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
     result = waves_command(pytester, "plan.yaml")
     assert result.ret == 0
@@ -109,3 +114,41 @@ def test_a_plan_whose_waves_contradict_its_dependencies_is_refused(pytester: pyt
     result = waves_command(pytester, "plan.yaml", "--no-git")
     assert result.ret == 2
     result.stderr.fnmatch_lines(["*#152 (wave 1) depends on #155, which is in the later wave 3*"])
+
+
+def test_write_makes_a_proposal_a_dependency_and_keeps_the_file_mode(world: GitWorld,
+                                                                     pytester: pytest.Pytester) -> None:
+    world.push_branch("feature/one", {"src/shared.py": "one = 1\n"})
+    world.push_branch("feature/two", {"src/shared.py": "two = 2\n"})
+    issues = issues_yaml("one", "two")
+    plan = pytester.path / "plan.yaml"
+    plan.write_text(plan_text(world, issues))
+    plan.chmod(0o644)
+    assert waves_command(pytester, "plan.yaml", "--write").ret == 0
+    assert plan.stat().st_mode & 0o777 == 0o644
+    after = load_plan(plan, registry())
+    assert after.deps[2] == [1]  # the separation is real, not only printed
+    assert [(wave.id, [i.number for i in wave.issues]) for wave in after.plan.waves] == [(1, [1]), (2, [2])]
+
+
+def test_git_errors_of_the_waves_command_are_one_line(world: GitWorld, pytester: pytest.Pytester) -> None:
+    world.push_branch("feature/one", {"one.txt": "one\n"})
+    world.repo.git.update_ref("-d", "refs/remotes/origin/main")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, """
+- number: 1
+  title: One
+  branch: feature/one
+  steps: [{run: "true"}]
+"""))
+    result = waves_command(pytester, "plan.yaml")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["error: *(--no-git derives from the dependencies alone)"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_a_wave_may_not_depend_on_a_later_wave(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("plan.yaml").write_text(PLAN.replace(
+        "    name: Research   # docs only\n", "    name: Research   # docs only\n    depends_on: [2]\n"))
+    result = waves_command(pytester, "plan.yaml", "--no-git")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["*waves[[]0[]].depends_on: wave 1 depends on wave 2, which comes later*"])

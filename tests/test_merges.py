@@ -111,7 +111,7 @@ def test_a_branch_checked_out_elsewhere_is_reported_before_the_steps(world: GitW
     world.repo.git.worktree("add", "-q", str(world.root / "stray"), "-b", "feature/one", "origin/feature/one")
     result = run(world, run_plan, "{}", "-v")
     result.stdout.fnmatch_lines(["*::wave1::checkouts FAILED*", "*::wave1::issue1::run PASSED*"])
-    result.stdout.fnmatch_lines(["*#1: feature/one is checked out in *stray, not in no worktree*"])
+    result.stdout.fnmatch_lines(["*#1: feature/one is checked out in */stray, not in */repo"])
 
 
 def test_checks_wait_for_the_issues_and_hold_under_xdist(world: GitWorld, run_plan) -> None:
@@ -140,3 +140,31 @@ def test_an_old_git_is_named_in_the_error() -> None:
     require_merge_tree("git version 2.38.0")
     with pytest.raises(StepFailed, match=r"trial merges need git >= 2.38 .*this is git version 2.37.1"):
         require_merge_tree("git version 2.37.1")
+
+
+def test_an_issue_without_worktree_may_have_its_branch_in_the_main_checkout(world: GitWorld, run_plan) -> None:
+    world.push_branch("feature/one", {"one.txt": "one\n"})
+    world.push_branch("feature/two", {"two.txt": "two\n"})
+    world.repo.git.checkout("-q", "-b", "feature/one", "origin/feature/one")
+    run(world, run_plan).assert_outcomes(passed=5)
+
+
+def test_trial_merges_need_no_git_identity(world: GitWorld, run_plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.push_branch("feature/one", {"one.txt": "one\n"})
+    world.push_branch("feature/two", {"two.txt": "two\n"})
+    for who in ("AUTHOR", "COMMITTER"):  # as on a CI machine without user.name/user.email
+        monkeypatch.delenv(f"GIT_{who}_NAME")
+        monkeypatch.delenv(f"GIT_{who}_EMAIL")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    run(world, run_plan).assert_outcomes(passed=5)
+
+
+def test_failed_first_keeps_the_checks_after_the_issues(world: GitWorld, run_plan) -> None:
+    world.commit(world.repo, {"shared.txt": SHARED}, "shared file")
+    world.repo.git.push("origin", "main")
+    world.push_branch("feature/one", {"shared.txt": SHARED.replace("line 5\n", "five by one\n")})
+    world.push_branch("feature/two", {"shared.txt": SHARED.replace("line 5\n", "five by two\n")})
+    run(world, run_plan).assert_outcomes(passed=3, failed=2)
+    rerun = run(world, run_plan, "{}", "--ff")
+    rerun.assert_outcomes(passed=3, failed=2)  # not skipped as "has not finished yet"
+    rerun.stdout.fnmatch_lines(["wave 1 Design: ❌ merge-1-2: #1 and #2 conflict*"])

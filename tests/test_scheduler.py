@@ -187,3 +187,18 @@ def test_the_diamond_with_a_crash_in_one_arm(pytester: pytest.Pytester, tmp_path
     loaded = write_plan(tmp_path / "plan.yaml", {1: ([], 3), 2: ([], 1), 3: ([1], 1), 4: ([1, 2], 1)})
     durations = dict.fromkeys(collection_of(loaded), 1.0)
     simulate(pytester, loaded, 2, durations, crash="plan.yaml::wave1::issue1::s0")
+
+
+def test_with_merge_checks_the_issues_of_a_wave_wait_for_its_checkouts_check(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("project: p\nmerges: {}\nwaves:\n  - id: 1\n    name: One\n    issues:\n"
+                    + "".join(f"      - {{number: {n}, title: T, branch: b{n}, steps: [{{run: 'true'}}]}}\n"
+                              for n in (1, 2)))
+    loaded = load_plan(plan, registry([]), None)
+    collection = ["plan.yaml::wave1::checkouts", *collection_of(loaded), "plan.yaml::wave1::merge-1-2",
+                  "plan.yaml::wave1::integration"]
+    units = {unit.key: unit for unit in build_units(collection, NodeIds([loaded], tmp_path))}
+    checkouts = units["plan.yaml::wave1::checkouts"]
+    assert {dep.key for dep in units["plan::issue1"].deps} == {checkouts.key}
+    assert {dep.key for dep in units["plan.yaml::wave1::merge-1-2"].deps} == {"plan::issue1", "plan::issue2"}
+    assert checkouts.weight > units["plan::issue1"].weight
