@@ -112,6 +112,10 @@ def test_luminaguard_plan_on_a_luminaguard_shaped_repo(pytester: pytest.Pytester
         "3*#155*Implement macOS VM Backend*7/7*#3 open*✅ passed*",
     ])
     result.stdout.fnmatch_lines(["*✅ exports (exports) — src/lib.rs*pub mod vm*Hypervisor*"])
+    result.stdout.fnmatch_lines(["*::wave2::merge-152-154 PASSED*"])  # the seed's "different files" claim
+    result.stdout.fnmatch_lines(["wave 1 Research: ✅ wave 1 merges cleanly onto origin/main",
+                                 "wave 2 Design: ✅ wave 2 merges cleanly onto origin/main",
+                                 "wave 3 Implementation: ✅ wave 3 merges cleanly onto origin/main"])
     tree = git.Repo(luminaguard.path / ".worktrees-pr/pr-171")
     assert tree.is_ancestor("origin/feature/issue-154", "HEAD")  # #155 integrated #154
     assert result.ret == pytest.ExitCode.OK
