@@ -145,6 +145,7 @@ def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, StepKind[Any]], fail: 
     plan = loaded.plan
     where: dict[int, Loc] = {}
     wave_of: dict[int, int] = {}
+    worktrees: dict[str, int] = {}  # normalized worktree → the issue that has it
     wave_index: dict[str, int] = {}
     for i, wave in enumerate(plan.waves):
         wave_index.setdefault(str(wave.id), i)
@@ -163,7 +164,8 @@ def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, StepKind[Any]], fail: 
                 first = loaded.lines.get((*where[issue.number], "number"))
                 raise fail((*loc, "number"), f"issue #{issue.number} is already defined (line {first})")
             where[issue.number], wave_of[issue.number] = loc, w
-            _check_paths(issue, loc, fail)
+            _check_paths(issue, loc, fail, loaded.repo_root)
+            _check_worktree_overlap(issue, loc, fail, worktrees)
             loaded.steps[issue.number] = _plan_steps(loaded, issue, loc, kinds, fail)
 
     for number, loc in where.items():
@@ -230,12 +232,37 @@ def _plan_steps(loaded: LoadedPlan, issue: Issue, loc: Loc, kinds: Mapping[str, 
     return planned
 
 
-def _check_paths(issue: Issue, loc: Loc, fail: Any) -> None:
+def _check_paths(issue: Issue, loc: Loc, fail: Any, repo_root: Path) -> None:
     if issue.worktree is not None and (_escapes(issue.worktree) or posixpath.normpath(issue.worktree) == "."):
         raise fail((*loc, "worktree"), f"worktree {issue.worktree!r} must be a folder inside the repository")
+    if issue.worktree is not None and _leaves_by_symlink(repo_root, issue.worktree):
+        raise fail((*loc, "worktree"), f"worktree {issue.worktree!r} leaves the repository through a symlink")
     for d, deliverable in enumerate(issue.deliverables):
         if _escapes(posixpath.join(issue.worktree or ".", deliverable)):
             raise fail((*loc, "deliverables", d), f"deliverable {deliverable!r} leaves the repository")
+
+
+def _leaves_by_symlink(repo_root: Path, relative: str) -> bool:
+    """True when the part of the path that exists already resolves outside the repository."""
+    path = repo_root / relative
+    while not path.exists() and not path.is_symlink() and path != repo_root:
+        path = path.parent
+    root = repo_root.resolve()
+    return not path.resolve().is_relative_to(root)
+
+
+def _check_worktree_overlap(issue: Issue, loc: Loc, fail: Any, worktrees: dict[str, int]) -> None:
+    """Two issues in one worktree, or one worktree inside another, would check out over each other."""
+    if issue.worktree is None:
+        return
+    mine = posixpath.normpath(issue.worktree)
+    for other, number in worktrees.items():
+        if other == mine:
+            raise fail((*loc, "worktree"), f"worktree {issue.worktree!r} is already #{number}'s")
+        if mine.startswith(other + "/") or other.startswith(mine + "/"):
+            raise fail((*loc, "worktree"), f"worktree {issue.worktree!r} and #{number}'s {other!r} are nested: "
+                       "one would be checked out inside the other")
+    worktrees[mine] = issue.number
 
 
 def _escapes(relative: str) -> bool:

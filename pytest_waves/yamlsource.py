@@ -9,6 +9,8 @@ import yaml
 
 Loc = tuple[str | int, ...]
 MAX_NODES = 200_000  # alias expansion past this is a "billion laughs" plan, not a real one
+MAX_DEPTH = 64  # a plan is about 8 levels deep; hundreds are a malformed or hostile file
+MAX_BYTES = 5 * 1024 * 1024  # a 10,000-step plan is about 0.5 MB; more is a mistake, not a plan
 # libyaml when PyYAML was built with it: ten times faster on big plans, with the same marks and errors
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
@@ -45,7 +47,9 @@ class _Builder:
         self.count = 0
         self._scalars = yaml.constructor.SafeConstructor()
 
-    def build(self, node: yaml.Node, key: str) -> Any:
+    def build(self, node: yaml.Node, key: str, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise SourceError(f"the plan nests more than {MAX_DEPTH} levels deep", node.start_mark.line + 1)
         self.count += 1
         if self.count > MAX_NODES:
             raise SourceError(f"the plan expands to more than {MAX_NODES} values (nested aliases?)",
@@ -67,16 +71,20 @@ class _Builder:
                     raise SourceError(f"duplicate key {name!r}", key_node.start_mark.line + 1)
                 where = f"{key}\x1f#{name}" if isinstance(name, int) else f"{key}\x1f{name}"
                 self._map[where] = key_node.start_mark.line + 1
-                result[name] = self.build(value_node, where)
+                result[name] = self.build(value_node, where, depth + 1)
             return result
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, f"{key}\x1f#{index}") for index, child in enumerate(node.value)]
+            return [self.build(child, f"{key}\x1f#{index}", depth + 1) for index, child in enumerate(node.value)]
         return self._scalars.construct_object(node, deep=True)
 
 
 def load_yaml(path: Path) -> tuple[Any, LineMap]:
     """Parse one YAML document; return the data and a location → line map."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SourceError(f"the plan is {size / 1024 / 1024:.1f} MB; plans are limited to "
+                              f"{MAX_BYTES // 1024 // 1024} MB (is this the right file?)")
         raw = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read the plan: {exc.strerror}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +96,18 @@ CASES = [
     ("bad-risk", _swap("        worktree: wt/pr-170", "        worktree: wt/pr-170\n        risk: {level: extreme}"),
      "waves[0].issues[0].risk.level: Input should be"),
     ("bad-forge", "forge: gitlab\n" + VALID, "plan.yaml:1: forge: Input should be 'local' (got 'gitlab')"),
+    ("wave-depends-on-later-wave", _swap("    name: Design", "    name: Design\n    depends_on: [2]"),
+     "plan.yaml:7: waves[0].depends_on: wave 1 depends on wave 2, which comes later"),
+    ("shared-worktree", _swap("        depends_on: [154]", "        depends_on: [154]\n        worktree: wt/pr-170"),
+     "waves[1].issues[0].worktree: worktree 'wt/pr-170' is already #154's"),
+    ("nested-worktree", _swap("        depends_on: [154]", "        depends_on: [154]\n        worktree: wt/pr-170/inner"),
+     "waves[1].issues[0].worktree: worktree 'wt/pr-170/inner' and #154's 'wt/pr-170' are nested"),
+    ("tab-indentation", _swap("    name: Design", "\tname: Design"), "YAML syntax error"),
+    ("deep-nesting", "project: demo\nwaves: " + "[" * 20000 + "]" * 20000 + "\n",
+     "plan.yaml:2: the plan nests more than 64 levels deep"),
+    ("bad-merge-policy", "merges: {overlap: maybe}\n" + VALID,
+     "plan.yaml:1: merges.overlap: Input should be 'warn', 'fail' or 'ignore'"),
+    ("step-kind-as-number", _swap("          - rebase", "          - 42"), "waves[0].issues[0].steps[0]"),
     ("alias-bomb", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
@@ -134,3 +147,20 @@ def test_valid_base_plan_collects(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["plan.yaml::wave1::issue154::rebase", "plan.yaml::wave1::issue154::tests",
                                  "plan.yaml::wave2::issue155::push"])
+
+
+def test_a_worktree_that_leaves_through_a_symlink(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    repo = pytester.mkdir("repo")
+    (repo / "wt").symlink_to(tmp_path)  # inside the repository by name, outside by fact
+    pytester.path.joinpath("plan.yaml").write_text(VALID)
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: invalid wave plan: plan.yaml:11: waves[[]0[]].issues[[]0[]].worktree: "
+                                 "worktree 'wt/pr-170' leaves the repository through a symlink"])
+
+
+def test_a_ten_megabyte_file_is_refused_before_it_is_read(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("plan.yaml").write_text(VALID + "# " + "x" * (10 * 1024 * 1024) + "\n")
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: invalid wave plan: plan.yaml: the plan is 10.0 MB; plans are limited to 5 MB*"])
