@@ -34,7 +34,7 @@ def test_failure_shows_command_exit_code_and_tail(world: GitWorld, run_plan) -> 
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*#3 Three — step 'tests' (run, plan.yaml:*",
-        "*exit code 3, expected 0*",
+        "*exit code 3, expected exit code 0*",
         "*$ printf*",
         "*last lines of output:*",
         "*| line 3*",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,7 +80,9 @@ class Run(StepKind[RunOptions]):
             raise StepFailed(f"timed out after {options.timeout:g}s; the process group was killed",
                              [shown], output=_tail(result))
         if result.exit_code != options.exit_code:
-            raise StepFailed(f"exit code {result.exit_code}, expected {options.exit_code}",
+            got = (f"killed by signal {-result.exit_code} ({signal.Signals(-result.exit_code).name})"
+                   if result.exit_code is not None and result.exit_code < 0 else f"exit code {result.exit_code}")
+            raise StepFailed(f"{got}, expected exit code {options.exit_code}",
                              [shown, f"log: {log}"], output=_tail(result))
         problems = [f"forbidden output ({pattern}): {line}" for pattern in options.forbid
                     for line in _first(result.matching(pattern), 10)]

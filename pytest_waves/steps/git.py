@@ -5,6 +5,7 @@ plugin, and most never need it before their first git step."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -57,12 +58,26 @@ class Worktree(StepKind[NoOptions]):
         else:
             args = ["--no-track", "-b", branch, str(path), _base_ref(ctx)]
             origin = f"new branch from {_base_ref(ctx)}"
+        if _registered_but_missing(main, path, branch):
+            # Removed by hand: git keeps its record and refuses to add it again. The folder (and any
+            # work in it) is already gone and the branch is nowhere else, so re-adding loses nothing.
+            args.insert(0, "--force")
+            origin += ", replacing the worktree that was removed by hand"
         try:
             with gitops.repository_lock(main):
                 main.git.worktree("add", *args)
         except gitops.GitCommandError as exc:
             raise StepFailed(f"could not create worktree {path}", [gitops.git_error(exc)]) from None
         return f"created {path.name} ({origin})"
+
+
+def _registered_but_missing(repo: git.Repo, path: Path, branch: str) -> bool:
+    from ..merges import checkouts
+
+    registered = {Path(line.removeprefix("worktree ")).resolve()
+                  for line in repo.git.worktree("list", "--porcelain").splitlines() if line.startswith("worktree ")}
+    elsewhere = [other for other in checkouts(repo).get(branch, []) if other != path.resolve() and other.exists()]
+    return path.resolve() in registered and not path.exists() and not elsewhere
 
 
 class Rebase(StepKind[NoOptions]):

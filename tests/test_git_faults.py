@@ -1,0 +1,103 @@
+"""Git faults on real repositories: each step fails (or recovers) with a clear message, and every ref,
+HEAD, index, status and working file is as it was (GitWorld.snapshot)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import git
+import pytest
+
+from conftest import GitWorld
+
+ISSUE = """
+- number: 7
+  title: Seven
+  branch: feature/issue-7
+  worktree: wt/issue-7
+  steps: {steps}
+"""
+
+
+def issue(steps: str) -> str:
+    return ISSUE.replace("{steps}", steps)
+
+
+def first_error(result: pytest.RunResult) -> str:
+    assert "Traceback" not in result.stdout.str(), result.stdout.str()
+    return result.stdout.str()
+
+
+def test_untracked_files_a_rebase_would_overwrite(world: GitWorld, run_plan) -> None:
+    tree = world.worktree("wt/issue-7", "feature/issue-7", {"mine.txt": "mine\n"})
+    world.advance_main({"notes.txt": "from main\n"})
+    (Path(tree.working_dir) / "notes.txt").write_text("my untracked notes\n")  # would be overwritten
+    tree.git.fetch("origin")  # the step fetches first: remote-tracking refs may move, nothing else
+    before = world.snapshot(tree)
+    result = run_plan(issue("[rebase]"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*git rebase origin/main failed; nothing was changed*",
+                                 "*untracked working tree files would be overwritten*"])
+    assert world.snapshot(tree) == before
+    assert (Path(tree.working_dir) / "notes.txt").read_text() == "my untracked notes\n"
+    first_error(result)
+
+
+def test_a_stale_index_lock_is_reported_and_left_alone(world: GitWorld, run_plan) -> None:
+    tree = world.worktree("wt/issue-7", "feature/issue-7", {"mine.txt": "mine\n"})
+    world.advance_main({"news.txt": "news\n"})
+    lock = Path(tree.git_dir) / "index.lock"
+    lock.write_text("")
+    tree.git.fetch("origin")
+    before = world.snapshot(tree)
+    result = run_plan(issue("[rebase]"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*index.lock*"])
+    assert lock.exists()  # another git may own it: removing it is the user's call
+    assert world.snapshot(tree) == before
+    first_error(result)
+
+
+def test_a_worktree_directory_removed_by_hand_is_recreated(world: GitWorld, run_plan) -> None:
+    world.push_branch("feature/issue-7", {"doc.md": "# Doc\n"})
+    run_plan(issue("[worktree]")).assert_outcomes(passed=1)
+    shutil.rmtree(world.path / "wt/issue-7")  # git still lists it (prunable)
+    result = run_plan(issue("[worktree]"), "-rA")
+    result.assert_outcomes(passed=1)
+    assert git.Repo(world.path / "wt/issue-7").active_branch.name == "feature/issue-7"
+
+
+def test_an_unreachable_remote_is_a_clear_failure(world: GitWorld, run_plan) -> None:
+    tree = world.worktree("wt/issue-7", "feature/issue-7", {"mine.txt": "mine\n"})
+    world.repo.git.remote("set-url", "origin", str(world.root / "gone.git"))
+    before = world.snapshot(tree)
+    for step in ("rebase", "push"):
+        result = run_plan(issue(f"[{step}]"))
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*origin*", "*does not appear to be a git repository*"])
+        first_error(result)
+    assert world.snapshot(tree) == before
+
+
+def test_a_branch_deleted_on_the_remote_is_pushed_again(world: GitWorld, run_plan) -> None:
+    tree = world.worktree("wt/issue-7", "feature/issue-7", {"mine.txt": "mine\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    git.Repo(world.origin_path).git.branch("-D", "feature/issue-7")  # someone deleted it after merging
+    result = run_plan(issue("[push]"), "-rA")
+    result.assert_outcomes(passed=1)
+    assert git.Repo(world.origin_path).commit("feature/issue-7").hexsha == tree.head.commit.hexsha
+
+
+def test_a_command_killed_by_a_signal_says_which(world: GitWorld, run_plan) -> None:
+    result = run_plan(issue('[{run: ["sh", "-c", "kill -TERM $$"]}]').replace("  worktree: wt/issue-7\n", ""))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*killed by signal 15 (SIGTERM), expected exit code 0*"])
+
+
+def test_output_that_is_not_utf8_is_shown_not_fatal(world: GitWorld, run_plan) -> None:
+    script = "import sys; sys.stdout.buffer.write(bytes([0xff, 0xfe]) + b' raw bytes\\\\n'); sys.exit(2)"
+    result = run_plan(issue(f'[{{run: ["{{python}}", "-c", "{script}"]}}]').replace("  worktree: wt/issue-7\n", ""))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*exit code 2, expected exit code 0*", "*| �� raw bytes*"])
+    first_error(result)
