@@ -92,6 +92,20 @@ def world(tmp_path: Path) -> GitWorld:
     return GitWorld(tmp_path / "world")
 
 
+ISSUE_7 = """
+- number: 7
+  title: Seven
+  branch: feature/issue-7
+  worktree: wt/issue-7
+  steps: {steps}
+"""
+
+
+def issue(steps: str, number: int = 7) -> str:
+    """One issue (#7 unless told) on feature/issue-7 in the worktree wt/issue-7, with these steps (YAML)."""
+    return ISSUE_7.replace("{steps}", steps).replace("7", str(number))
+
+
 def plan_text(world: GitWorld, issues: str, *, project: str = "demo", extra: str = "") -> str:
     """A plan whose repository is the world's checkout; `issues` is the YAML of wave 1's issues,
     or whole `waves:` YAML when it starts with 'waves:'."""

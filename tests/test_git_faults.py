@@ -9,19 +9,7 @@ from pathlib import Path
 import git
 import pytest
 
-from conftest import GitWorld
-
-ISSUE = """
-- number: 7
-  title: Seven
-  branch: feature/issue-7
-  worktree: wt/issue-7
-  steps: {steps}
-"""
-
-
-def issue(steps: str) -> str:
-    return ISSUE.replace("{steps}", steps)
+from conftest import GitWorld, issue
 
 
 def first_error(result: pytest.RunResult) -> str:

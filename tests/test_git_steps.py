@@ -5,19 +5,7 @@ from __future__ import annotations
 import git
 import pytest
 
-from conftest import GitWorld
-
-ISSUE = """
-- number: 7
-  title: Seven
-  branch: feature/issue-7
-  worktree: wt/issue-7
-  steps: {steps}
-"""
-
-
-def issue(steps: str, number: int = 7) -> str:
-    return ISSUE.replace("{steps}", steps).replace("7", str(number))
+from conftest import GitWorld, issue
 
 
 def test_worktree_created_from_remote_branch(world: GitWorld, run_plan) -> None:
