@@ -4,6 +4,9 @@ what fails so branch, index and files are as they were, and serialize what workt
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +110,30 @@ def conflicted_files(repo: git.Repo) -> list[str]:
     return [name for name in repo.git.diff("--name-only", "--diff-filter=U").splitlines() if name]
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a git operation that must not stop half-way runs (the operation
+    itself runs in its own session, out of reach of the terminal's Ctrl-C); deliver them after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for number in dict.fromkeys(held):
+            os.kill(os.getpid(), number)  # now, with the worktree whole: Ctrl-C interrupts, SIGTERM ends
+
+
+def run_whole(repo: git.Repo, *args: str) -> str:
+    """A git command in its own session: a Ctrl-C meant for pytest cannot kill it half-way."""
+    return str(repo.git.execute(["git", *args], start_new_session=True))
+
+
 def replay(repo: git.Repo, verb: str, target: str) -> bool:
     """`git rebase TARGET` or `git merge TARGET`; on conflict abort and raise with the files.
 
@@ -114,12 +141,18 @@ def replay(repo: git.Repo, verb: str, target: str) -> bool:
     """
     before = repo.head.commit.hexsha
     args = [target] if verb == "rebase" else ["--no-edit", target]
+    with signals_held():
+        return _replay(repo, verb, args, before)
+
+
+def _replay(repo: git.Repo, verb: str, args: list[str], before: str) -> bool:
+    target = args[-1]
     try:
-        getattr(repo.git, verb)(*args)
+        run_whole(repo, verb, *args)
     except git.GitCommandError as exc:
         files = conflicted_files(repo)
         if operation_in_progress(repo):
-            getattr(repo.git, verb)("--abort")
+            run_whole(repo, verb, "--abort")
         after = repo.head.commit.hexsha
         if after != before:  # pragma: no cover - would be a git bug; say so rather than hide it
             raise StepFailed(f"{verb} failed and HEAD moved from {before[:12]} to {after[:12]}") from None

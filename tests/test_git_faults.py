@@ -3,13 +3,18 @@ HEAD, index, status and working file is as it was (GitWorld.snapshot)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import git
 import pytest
 
-from conftest import GitWorld, issue
+from conftest import GitWorld, issue, plan_text
 
 
 def first_error(result: pytest.RunResult) -> str:
@@ -89,3 +94,32 @@ def test_output_that_is_not_utf8_is_shown_not_fatal(world: GitWorld, run_plan) -
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*exit code 2, expected exit code 0*", "*| �� raw bytes*"])
     first_error(result)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_during_a_rebase_leaves_no_rebase_half_done(world: GitWorld, pytester: pytest.Pytester,
+                                                             sig: signal.Signals) -> None:
+    tree = world.worktree("wt/issue-7", "feature/issue-7")
+    for n in range(3):
+        world.commit(tree, {f"part{n}.txt": f"{n}\n"}, f"part {n}")
+    world.advance_main({"news.txt": "news\n"})
+    original = tree.head.commit.hexsha
+    marker = pytester.path / "rebasing"
+    hook = Path(world.repo.git_dir) / "hooks" / "post-commit"  # git runs it for each commit a rebase makes
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 1\n")
+    hook.chmod(0o755)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue("[rebase]")))
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", "-p", "no:cacheprovider"],
+                           cwd=pytester.path, start_new_session=True,  # its own group, as a terminal job
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and run.poll() is None, "the rebase never started"
+        time.sleep(0.05)
+    os.killpg(run.pid, sig)  # what Ctrl-C in a terminal (or a CI runner's SIGTERM) does: the whole group
+    run.communicate(timeout=60)
+    assert not (Path(tree.git_dir) / "rebase-merge").exists(), "a rebase was left half done"
+    assert tree.git.status("--porcelain") == ""
+    rebased = tree.is_ancestor("origin/main", "HEAD")
+    assert tree.head.commit.hexsha == original or rebased
+    assert rebased  # the rebase had started: it was let finish, then the signal was delivered

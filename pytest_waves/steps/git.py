@@ -176,7 +176,8 @@ class Push(StepKind[NoOptions]):
                 # Our own rewrite (a rebase): replace exactly what we saw, nothing newer.
                 args.insert(0, f"--force-with-lease=refs/heads/{branch}:{there}")
             try:
-                repo.git.push(*args)
+                with gitops.signals_held():  # a push either happens or does not; never stopped half-way
+                    gitops.run_whole(repo, "push", *args)
             except gitops.GitCommandError as exc:
                 raise StepFailed(f"git push to {remote} was rejected", [gitops.git_error(exc)]) from None
         how = "with lease after rewrite" if args[0].startswith("--force") else "fast-forward"
