@@ -26,6 +26,11 @@ def _mark(name: str) -> pytest.MarkDecorator:
     return getattr(pytest.mark, name)  # looked up once: plans with 10,000 steps add these 20,000 times
 
 
+def step_properties(loaded: LoadedPlan, wave: Wave, issue: int, step: str) -> list[tuple[str, object]]:
+    """What tells a report which step it is: it travels with the report, also from xdist workers."""
+    return [("waves.plan", loaded.key), ("waves.wave", str(wave.id)), ("waves.issue", issue), ("waves.step", step)]
+
+
 class PlanFile(pytest.File):
     loaded: LoadedPlan
 
@@ -41,13 +46,13 @@ class WaveNode(pytest.Collector):
         self.add_marker(self.wave.key)
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        before, after = wavechecks.checks_for(self.loaded, self.wave)
-        yield from wavechecks.collect(self, self.loaded, self.wave, before)
+        before, after = wavechecks.collect(self, self.loaded, self.wave)
+        yield from before
         in_wave = {issue.number: issue for issue in self.wave.issues}
         for number in self.loaded.order:  # dependencies first, else the plan's order
             if number in in_wave:
                 yield IssueNode.from_parent(self, name=f"issue{number}", issue=in_wave[number], loaded=self.loaded)
-        yield from wavechecks.collect(self, self.loaded, self.wave, after)
+        yield from after
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.loaded.line("waves", self.loaded.plan.waves.index(self.wave)) - 1, self.name
@@ -80,9 +85,8 @@ class StepItem(pytest.Item):
             self.add_marker(pytest.mark.skip(reason=f"dry run: would {self.describe()}"))
         else:
             gate.mark(self)
-        self.user_properties += [("waves.plan", loaded.key), ("waves.wave", str(wave.id)),
-                                 ("waves.issue", issue.number), ("waves.step", planned.name),
-                                 ("waves.kind", planned.kind.name)]
+        self.user_properties += step_properties(loaded, wave, issue.number, planned.name)
+        self.user_properties.append(("waves.kind", planned.kind.name))
 
     @property
     def plan_position(self) -> tuple[str, int, int]:

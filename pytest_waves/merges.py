@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from .steps.base import StepFailed
+
+if TYPE_CHECKING:  # GitPython loads with the first check that runs (see steps/git.py)
+    import git
 
 MERGE_TREE_MIN = (2, 38)
 
@@ -41,6 +43,8 @@ def require_merge_tree(version_text: str) -> None:
 
 def branch_ref(repo: git.Repo, remote: str, branch: str) -> str | None:
     """The branch as the plan's worktree sees it: the local branch, else the remote-tracking one."""
+    import git
+
     for ref in (f"refs/heads/{branch}", f"refs/remotes/{remote}/{branch}"):
         try:
             repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")

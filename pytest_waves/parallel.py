@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from pytest_dependency import DependencyItemStatus, DependencyManager
 
+from .collect import step_properties
 from .gate import SCOPE, Gate
 from .ledger import Entry, Ledger, Stopped
 from .nodeids import NodeIds
@@ -90,9 +91,7 @@ class Controller:
         cause = f"step {ref.step} {CRASHED}"
         self.ledger.record(ref.dependency_name, Entry(phases={"setup": "failed", "call": None, "teardown": None},
                                                       cause=cause))
-        wave, _ = ref.loaded.issue(ref.issue)
-        report.user_properties = [("waves.plan", ref.loaded.key), ("waves.wave", str(wave.id)),
-                                  ("waves.issue", ref.issue), ("waves.step", ref.step)]
+        report.user_properties = step_properties(ref.loaded, ref.loaded.issue(ref.issue)[0], ref.issue, ref.step)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:

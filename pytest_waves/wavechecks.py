@@ -12,13 +12,14 @@ All of them only read (see merges.py); the merge items run after the steps of th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
+from . import merges
 from .gate import SCOPE, dependency_name
 from .graph import concurrent_pairs
 from .model import Issue, Wave
@@ -52,9 +53,11 @@ def checks_for(loaded: LoadedPlan, wave: Wave) -> tuple[list[tuple[str, list[int
 
 
 class WaveCheck(pytest.Item):
-    def __init__(self, *, wave: Wave, loaded: LoadedPlan, issues: list[int], **kwargs: Any) -> None:
+    def __init__(self, *, wave: Wave, loaded: LoadedPlan, issues: list[int], place: tuple[int, int],
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.wave, self.loaded, self.numbers = wave, loaded, issues
+        self.place = place
         self.add_marker(KIND)
         self.add_marker("waves")
         depends = [] if self.name == "checkouts" else [
@@ -68,25 +71,21 @@ class WaveCheck(pytest.Item):
     def plan_position(self) -> tuple[str, int, int]:
         """Sorts with the steps (see StepItem.plan_position): `checkouts` just before the wave's first
         issue, the merge checks just after its last one."""
-        places = [self.loaded.position[issue.number] for issue in self.wave.issues]
-        if self.name == "checkouts":
-            return str(self.loaded.path), min(places), -1
-        after = [name for name, _ in checks_for(self.loaded, self.wave)[1]]
-        return str(self.loaded.path), max(places), 1_000_000 + after.index(self.name)
+        return str(self.loaded.path), *self.place
 
     @property
     def issues(self) -> list[Issue]:
         return [self.loaded.issue(n)[1] for n in self.numbers]
 
     def runtest(self) -> None:
-        from . import gitops, merges
+        from . import gitops
 
         repo = gitops.open_repo(self.loaded.repo_root)
         repository = self.loaded.plan.repository
         base = f"refs/remotes/{repository.remote}/{repository.base}"
         try:
             try:
-                note = self._check(repo, base, merges)
+                note = self._check(repo, base)
             except gitops.GitCommandError as exc:
                 verb = exc.command[1] if len(exc.command) > 1 else ""
                 raise StepFailed(f"git {verb} failed (exit {exc.status})", [gitops.git_error(exc)]) from None
@@ -95,12 +94,12 @@ class WaveCheck(pytest.Item):
             raise
         self.user_properties.append(("waves.note", note))
 
-    def _check(self, repo: git.Repo, base: str, merges: Any) -> str:
-        checks: dict[str, Callable[[git.Repo, str, Any], str]] = {
+    def _check(self, repo: git.Repo, base: str) -> str:
+        checks: dict[str, Callable[[git.Repo, str], str]] = {
             "checkouts": self._checkouts, "fresh-base": self._fresh_base, "integration": self._integration}
-        return checks.get(self.name, self._pair)(repo, base, merges)
+        return checks.get(self.name, self._pair)(repo, base)
 
-    def _refs(self, repo: git.Repo, merges: Any) -> list[tuple[Issue, str]]:
+    def _refs(self, repo: git.Repo) -> list[tuple[Issue, str]]:
         remote = self.loaded.plan.repository.remote
         found = [(issue, merges.branch_ref(repo, remote, issue.branch)) for issue in self.issues]
         missing = [f"#{issue.number}: {issue.branch}" for issue, ref in found if ref is None]
@@ -108,7 +107,7 @@ class WaveCheck(pytest.Item):
             raise StepFailed("branch not found locally or on the remote", missing)
         return [(issue, ref) for issue, ref in found if ref]
 
-    def _checkouts(self, repo: git.Repo, base: str, merges: Any) -> str:
+    def _checkouts(self, repo: git.Repo, base: str) -> str:
         where = merges.checkouts(repo)
         problems = []
         for issue in self.issues:
@@ -124,9 +123,9 @@ class WaveCheck(pytest.Item):
             raise StepFailed("branches are checked out where the plan does not expect them", problems)
         return "every branch is checked out only where the plan says"
 
-    def _pair(self, repo: git.Repo, base: str, merges: Any) -> str:
+    def _pair(self, repo: git.Repo, base: str) -> str:
         merges.require_merge_tree(repo.git.version())
-        (first, ours), (second, theirs) = self._refs(repo, merges)
+        (first, ours), (second, theirs) = self._refs(repo)
         overlap = sorted(merges.changed_files(repo, base, ours) & merges.changed_files(repo, base, theirs))
         trial = merges.trial_merge(repo, ours, theirs)
         if not trial.clean:
@@ -141,19 +140,20 @@ class WaveCheck(pytest.Item):
                                            f"{', '.join(overlap)} (they merge cleanly)"))
         return f"merge cleanly{'; both change ' + ', '.join(overlap) if overlap else ', different files'}"
 
-    def _fresh_base(self, repo: git.Repo, base: str, merges: Any) -> str:
+    def _fresh_base(self, repo: git.Repo, base: str) -> str:
         limit = self.loaded.plan.merges.max_behind  # type: ignore[union-attr]
+        assert limit is not None  # checks_for makes this item only when a limit is set
         stale = [f"#{issue.number}: {issue.branch} is {behind} commits behind {base.removeprefix('refs/remotes/')}"
-                 for issue, ref in self._refs(repo, merges) if (behind := merges.commits_behind(repo, ref, base)) > limit]
+                 for issue, ref in self._refs(repo) if (behind := merges.commits_behind(repo, ref, base)) > limit]
         if stale:
             raise StepFailed(f"branches started from a base older than the plan allows ({limit} commits)", stale)
         return f"every branch is within {limit} commits of the base"
 
-    def _integration(self, repo: git.Repo, base: str, merges: Any) -> str:
+    def _integration(self, repo: git.Repo, base: str) -> str:
         merges.require_merge_tree(repo.git.version())
         current: str = base
         merged: list[str] = []
-        for issue, ref in self._refs(repo, merges):
+        for issue, ref in self._refs(repo):
             trial = merges.trial_merge(repo, current, ref, chain=True)
             if not trial.clean:
                 so_far = " + ".join(merged) or "the base alone"
@@ -176,7 +176,14 @@ class WaveCheck(pytest.Item):
         return self.loaded.path, line - 1, f"wave {self.wave.id} {self.name}"
 
 
-def collect(parent: pytest.Collector, loaded: LoadedPlan, wave: Wave,
-            checks: list[tuple[str, list[int]]]) -> Iterator[WaveCheck]:
-    for name, issues in checks:
-        yield WaveCheck.from_parent(parent, name=name, wave=wave, loaded=loaded, issues=issues)
+def collect(parent: pytest.Collector, loaded: LoadedPlan, wave: Wave) -> tuple[list[WaveCheck], list[WaveCheck]]:
+    """The wave's checks that go before its issues and those that go after them."""
+    before, after = checks_for(loaded, wave)
+    places = [loaded.position[issue.number] for issue in wave.issues]
+
+    def items(checks: list[tuple[str, list[int]]], place: Callable[[int], tuple[int, int]]) -> list[WaveCheck]:
+        return [WaveCheck.from_parent(parent, name=name, wave=wave, loaded=loaded, issues=issues, place=place(n))
+                for n, (name, issues) in enumerate(checks)]
+
+    return (items(before, lambda n: (min(places), -1 - n)),
+            items(after, lambda n: (max(places), 1_000_000 + n)))
