@@ -12,7 +12,6 @@ import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from . import gate, wavechecks
-from .forge import make_forge
 from .loader import LoadedPlan, PlannedStep
 from .model import Issue, Wave
 from .steps.base import StepContext, StepFailed
@@ -100,9 +99,8 @@ class StepItem(pytest.Item):
         return state_of(self.config)
 
     def context(self) -> StepContext:
-        forge = make_forge(self.loaded.plan.forge.kind, self.loaded.path, self.loaded.plan.project)
         return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
-                           forge=forge)
+                           forge=self.state.forge(self.loaded))
 
     def describe(self) -> str:
         try:

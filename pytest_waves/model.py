@@ -135,12 +135,36 @@ class Repository(Strict):
 
 
 class Forge(Strict):
-    kind: Literal["local"] = "local"
+    """Where pull requests live: the embedded local forge, or GitHub (token from the environment)."""
+
+    kind: Literal["local", "github"] = "local"
+    repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                             description="owner/name of the GitHub repository")
+    api_url: str | None = Field(default=None, description="GitHub Enterprise: https://HOST/api/v3")
+    timeout: int = Field(default=15, gt=0, description="seconds to wait for one answer")
+    retries: int = Field(default=5, ge=0, description="retries of 5xx answers, timeouts and rate limits")
+    max_wait: float = Field(default=120, ge=0, description="longest wait for a rate limit to reset, seconds")
+    write_interval: float = Field(default=1.0, ge=0,
+                                  description="seconds between writes (GitHub asks for one)")
 
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, data: Any) -> Any:
         return {"kind": data} if isinstance(data, str) else data
+
+    @field_validator("api_url")
+    @classmethod
+    def _plain_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/@\s]+(/\S*)?", value):
+            # never echo the value: a URL with credentials in it holds a secret
+            raise ValueError("must be http(s)://HOST[/PATH] without credentials (the token comes from GITHUB_TOKEN)")
+        return value
+
+    @model_validator(mode="after")
+    def _github_names_its_repository(self) -> Forge:
+        if self.kind == "github" and self.repo is None:
+            raise ValueError("a github forge needs `repo: owner/name`")
+        return self
 
 
 class MergeChecks(Strict):

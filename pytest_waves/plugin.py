@@ -11,10 +11,13 @@ import pytest
 
 from . import hooks, report, sandbox
 from .collect import PlanFile, StepItem
+from .forge import Forge, ForgeError, make_forge
 from .gate import CACHE_KEY, Gate
 from .loader import LoadedPlan, PlanError, load_plan, paused_gc
+from .masking import mask, mask_report
 from .outcomes import Outcomes
 from .parallel import Controller, Worker
+from .publish import Published, publish
 from .steps import registry
 from .wavechecks import KIND as MERGES, WaveCheck
 
@@ -28,6 +31,14 @@ class WavesState:
     dry_run: bool
     outcomes: Outcomes = field(default_factory=Outcomes)
     worker: Worker | None = None  # set on an xdist worker: the gate's cross-worker half
+    forges: dict[Path, Forge] = field(default_factory=dict)
+    published: list[Published] = field(default_factory=list)
+
+    def forge(self, loaded: LoadedPlan) -> Forge:
+        """One per plan and session: a GitHub client keeps its connection and its spacing of writes."""
+        if loaded.path not in self.forges:
+            self.forges[loaded.path] = make_forge(loaded.plan.forge, loaded.path, loaded.plan.project)
+        return self.forges[loaded.path]
 
 
 def state_of(config: pytest.Config) -> WavesState:
@@ -54,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--waves-report", metavar="PATH.md", help="write the success-metrics table as Markdown. "
                     "ini: waves_report")
     group.addoption("--waves-json", metavar="PATH", help="write the results as JSON. ini: waves_json")
+    group.addoption("--waves-comment", metavar="ISSUE", type=int,
+                    help="post the success-metrics table as one comment on this issue of the plan's forge, "
+                         "and edit that same comment on later runs. ini: waves_comment")
     group.addoption("--waves-fresh-sandbox", action="store_true", default=False,
                     help="rebuild the throwaway repository of a plan with `repository.sandbox`")
     parser.addini("waves_plans", "wave plans to run when --waves is not given", type="paths", default=[])
@@ -61,6 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("waves_dry_run", "default for --waves-dry-run", type="bool", default=False)
     parser.addini("waves_report", "default for --waves-report", default="")
     parser.addini("waves_json", "default for --waves-json", default="")
+    parser.addini("waves_comment", "default for --waves-comment", default="")
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -81,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             loaded = load_plan(path, kinds, repo)
         except PlanError as exc:
-            raise pytest.UsageError(f"invalid wave plan: {exc}") from None
+            raise pytest.UsageError(mask(f"invalid wave plan: {exc}")) from None
         same = next((other for other in plans.values() if other.key == loaded.key), None)
         if same is not None and same.path != loaded.path:
             raise pytest.UsageError(f"two plans are named {loaded.key!r} ({same.path} and {loaded.path}): "
@@ -98,9 +113,33 @@ def pytest_configure(config: pytest.Config) -> None:
     state = WavesState(plans=plans, gate=Gate(recorded, config.getoption("--ignore-unknown-dependency")),
                        dry_run=bool(_option(config, "waves_dry_run")))
     config.stash[STATE] = state
+    if not (_is_worker(config) or state.dry_run or config.option.collectonly):
+        _check_forges(config, state)
     config.pluginmanager.register(WavesRun(state), "waves-run")
     _distribute(config, state)
     _collect_plans(config, [str(p) for p in plans])
+
+
+def _comment_issue(config: pytest.Config) -> int | None:
+    value = _option(config, "waves_comment")
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise pytest.UsageError(f"waves_comment: {value!r} is not an issue number") from None
+
+
+def _check_forges(config: pytest.Config, state: WavesState) -> None:
+    """A missing or rejected token is one clear error before any step runs, not one per `pr` step."""
+    comment = _comment_issue(config) is not None
+    for loaded in state.plans.values():
+        needed = comment or any(step.kind.name == "pr" for steps in loaded.steps.values() for step in steps)
+        if needed and loaded.plan.forge.kind != "local":
+            try:
+                state.forge(loaded).check_access()
+            except ForgeError as exc:
+                raise pytest.UsageError(mask("\n  ".join([f"{loaded.path}: {exc.summary}", *exc.details]))) from None
 
 
 def _distribute(config: pytest.Config, state: WavesState) -> None:
@@ -193,6 +232,7 @@ class WavesRun:
             rep.outcome = "skipped"
             rep.wasxfail = f"step {item.planned.name} failed; #{item.issue.number} is deferrable"  # type: ignore[attr-defined]
         self.state.gate.observe(item, rep)
+        mask_report(rep)  # before the terminal, JUnit or xdist's controller sees it
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.outcomes.add(report)  # on the controller this sees every worker's reports
@@ -208,25 +248,30 @@ class WavesRun:
                     terminalreporter.write_line(line)
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
             for line in report.terminal_lines(table):
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(mask(line))
             for line in report.merge_lines(report.merge_rows(loaded, self.state.outcomes)):
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(mask(line))
+            for published in self.state.published:
+                for line in published.lines if published.plan is loaded else ():
+                    terminalreporter.write_line(line, red=published.failed)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = session.config
         if _is_worker(config) or config.option.collectonly:
             return
         markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
+        comment_on = None if self.state.dry_run else _comment_issue(config)
         for loaded in self.state.plans.values():
-            table = report.rows(loaded, self.state.outcomes)
-            merges = report.merge_rows(loaded, self.state.outcomes)
             if not self.state.dry_run and getattr(config, "cache", None) is not None:
+                table = report.rows(loaded, self.state.outcomes)
                 Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
-            if markdown:
-                report.write(_suffixed(Path(markdown), suffix), report.markdown(loaded, table, merges))
-            if as_json:
-                report.write(_suffixed(Path(as_json), suffix), report.as_json(loaded, table, merges))
+            published = publish(loaded, self.state.outcomes, comment_on=comment_on, forge=self.state.forge(loaded),
+                                markdown=_suffixed(Path(markdown), suffix) if markdown else None,
+                                as_json=_suffixed(Path(as_json), suffix) if as_json else None)
+            self.state.published.append(published)
+            if published.failed and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _restore_plan_order(items: list[pytest.Item]) -> None:

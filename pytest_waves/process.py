@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .masking import mask
+
 KILL_GRACE_SECONDS = 2.0
 TAIL_LINES = 30
 
@@ -67,8 +69,25 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
         finally:
             if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
                 _kill_group(process)
+            mask_file(log)
     return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
                          timed_out=timed_out, duration=time.monotonic() - started, log=log)
+
+
+def mask_file(path: Path) -> None:
+    """Rewrite a log with secrets masked, line by line (bounded memory); untouched when it holds none."""
+    masked_path = path.with_name(path.name + ".masked")
+    changed = False
+    with path.open("rb") as source, masked_path.open("wb") as target:
+        for raw in source:
+            text = raw.decode("utf-8", errors="surrogateescape")
+            masked = mask(text)
+            changed |= masked != text
+            target.write(masked.encode("utf-8", errors="surrogateescape"))
+    if changed:
+        os.replace(masked_path, path)
+    else:
+        masked_path.unlink()
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

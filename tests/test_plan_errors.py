@@ -95,7 +95,7 @@ CASES = [
      "waves[1].issues[0].steps[0].when.os[0]: Input should be 'linux', 'macos' or 'windows'"),
     ("bad-risk", _swap("        worktree: wt/pr-170", "        worktree: wt/pr-170\n        risk: {level: extreme}"),
      "waves[0].issues[0].risk.level: Input should be"),
-    ("bad-forge", "forge: gitlab\n" + VALID, "plan.yaml:1: forge: Input should be 'local' (got 'gitlab')"),
+    ("bad-forge", "forge: gitlab\n" + VALID, "plan.yaml:1: forge: Input should be 'local' or 'github' (got 'gitlab')"),
     ("wave-depends-on-later-wave", _swap("    name: Design", "    name: Design\n    depends_on: [2]"),
      "plan.yaml:7: waves[0].depends_on: wave 1 depends on wave 2, which comes later"),
     ("shared-worktree", _swap("        depends_on: [154]", "        depends_on: [154]\n        worktree: wt/pr-170"),

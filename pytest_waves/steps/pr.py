@@ -6,12 +6,16 @@ import re
 
 from pydantic import Field
 
+from ..forge import ForgeError, PullExists, PullRequest, PullSpec
 from .base import StepContext, StepFailed, StepKind, StepOptions
 
 
 class PrOptions(StepOptions):
     title: str | None = Field(default=None, description="defaults to the issue's title")
     body: str = Field(default="", description="`Closes #N` is added when the body does not close the issue")
+    draft: bool = Field(default=False, description="open it as a draft")
+    labels: tuple[str, ...] = Field(default=(), description="added when missing, on every run")
+    reviewers: tuple[str, ...] = Field(default=(), description="asked for a review when the PR is opened")
 
 
 def closing_body(body: str, number: int) -> str:
@@ -35,15 +39,35 @@ class Pr(StepKind[PrOptions]):
         repo = gitops.open_repo(ctx.worktree)
         if gitops.remote_head(repo, repository.remote, issue.branch) is None:
             raise StepFailed(f"{issue.branch} is not on {repository.remote}; push it before opening a PR")
-        title = options.title or issue.title
-        body = closing_body(options.body, issue.number)
-        pull = ctx.forge.find_pull(issue.branch, repository.base)
-        if pull is None:
-            pull, note = ctx.forge.create_pull(issue.branch, repository.base, title, body), "opened"
-        elif (pull.title, pull.body) != (title, body):
-            pull, note = ctx.forge.update_pull(pull.number, title, body), "updated"
-        else:
-            note = "found"
+        spec = PullSpec(head=issue.branch, base=repository.base, title=options.title or issue.title,
+                        body=closing_body(options.body, issue.number), draft=options.draft,
+                        labels=options.labels, reviewers=options.reviewers)
+        try:
+            pull, note = self._ensure(spec, ctx)
+        except ForgeError as exc:
+            raise StepFailed(exc.summary, exc.details) from None
         ctx.record("pr", pull.label())
         ctx.record("pr_url", pull.url)
+        ctx.record("pr_checks", pull.checks)
         return f"{note} PR #{pull.number} ({pull.url})"
+
+    @staticmethod
+    def _ensure(spec: PullSpec, ctx: StepContext) -> tuple[PullRequest, str]:
+        """Find, else open; bring title, body and labels up to the plan. Never a second PR."""
+        pull = ctx.forge.find_pull(spec.head, spec.base)
+        if pull is None:
+            try:
+                return ctx.forge.create_pull(spec), "opened"
+            except PullExists:  # another run opened it between our look and our create
+                pull = ctx.forge.find_pull(spec.head, spec.base)
+                if pull is None:
+                    raise
+        notes = []
+        if (pull.title, pull.body) != (spec.title, spec.body):
+            pull = ctx.forge.update_pull(pull.number, spec.title, spec.body)
+            notes.append("updated")
+        missing = [label for label in spec.labels if label not in pull.labels]
+        if missing:
+            ctx.forge.add_labels(pull.number, missing)
+            notes.append(f"labelled {', '.join(missing)}")
+        return pull, " and ".join(notes) or "found"

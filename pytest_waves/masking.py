@@ -1,0 +1,81 @@
+"""Secrets never reach output: every text a run shows or writes passes through `mask`.
+
+Known secrets are the forge tokens in the environment; on top of those, credentials inside URLs
+(`https://x-access-token:TOKEN@host/…`), `Authorization:` header values and GitHub's token shapes
+are masked wherever they appear, also when they reach us from a command's output or git's errors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+MASK = "***"
+MIN_SECRET_LENGTH = 8  # a shorter value would mask ordinary words all over the output
+
+_HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"<>]+@")
+_URL_PASSWORD = re.compile(r"\b([a-z][a-z0-9+.-]*://[^/:@\s'\"<>]*:)[^/@\s'\"<>]+@", re.IGNORECASE)
+_AUTH_HEADER = re.compile(r"(?i)(authorization:\s*(?:token|bearer|basic)\s+)\S+")
+_TOKEN_SHAPES = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})")
+
+_registered: set[str] = set()
+
+
+class Secret:
+    """A secret value whose repr and str never show it (pytest prints locals with `-l`)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    __str__ = __repr__
+
+
+def register(value: str) -> None:
+    """Mask this value from now on (for secrets that do not come from TOKEN_VARIABLES)."""
+    if len(value) >= MIN_SECRET_LENGTH:
+        _registered.add(value)
+
+
+def _known() -> list[str]:
+    values = {os.environ.get(name, "") for name in TOKEN_VARIABLES} | _registered
+    # longest first, so that a secret containing another one is masked whole
+    return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def mask(text: str) -> str:
+    for value in _known():
+        text = text.replace(value, MASK)
+    text = _HTTP_USERINFO.sub(rf"\g<1>{MASK}@", text)
+    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
+    text = _AUTH_HEADER.sub(rf"\g<1>{MASK}", text)
+    return _TOKEN_SHAPES.sub(MASK, text)
+
+
+def mask_value(value: Any) -> Any:
+    return mask(value) if isinstance(value, str) else value
+
+
+def mask_report(report: Any) -> None:
+    """Mask a pytest report in place before anyone sees it: terminal, JUnit, xdist's controller."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        report.longrepr = (*longrepr[:2], mask(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        masked = mask(text)
+        if masked != text:  # keep pytest's own rendering unless a secret is in it
+            report.longrepr = masked
+    report.sections = [(title, mask(content)) for title, content in report.sections]
+    report.user_properties = [(key, mask_value(value)) for key, value in report.user_properties]
+    if hasattr(report, "wasxfail"):
+        report.wasxfail = mask(report.wasxfail)
