@@ -14,7 +14,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 from . import gate, wavechecks
 from .loader import LoadedPlan, PlannedStep
 from .model import Issue, Wave
-from .steps.base import StepContext, StepFailed
+from .steps.base import NotVerifiable, StepContext, StepFailed
 
 if TYPE_CHECKING:
     from .plugin import WavesState
@@ -99,8 +99,10 @@ class StepItem(pytest.Item):
         return state_of(self.config)
 
     def context(self) -> StepContext:
+        state = self.state
         return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
-                           forge=self.state.forge(self.loaded))
+                           forge=state.forge(self.loaded), log_dir=state.log_dir(self.loaded),
+                           force=state.is_forced(self.issue.number, self.planned.name))
 
     def describe(self) -> str:
         try:
@@ -110,8 +112,11 @@ class StepItem(pytest.Item):
 
     def runtest(self) -> None:
         ctx = self.context()
+        kind, options = self.planned.kind, self.planned.options
         try:
-            note = self.planned.kind.run(self.planned.options, ctx)
+            note = kind.verify(options, ctx) if self.state.verify else kind.run(options, ctx)
+        except NotVerifiable as exc:
+            pytest.skip(f"--waves-verify: {exc}")
         finally:
             self.user_properties += ctx.properties
         if note:

@@ -74,6 +74,12 @@ def require_clean(repo: git.Repo, action: str) -> None:
                          [line.strip() for line in dirty[:20]])
 
 
+def dirty_lines(repo: git.Repo) -> list[str]:
+    """`git status --porcelain` lines (untracked files count), without refreshing the index."""
+    out = str(repo.git.execute(["git", "--no-optional-locks", "status", "--porcelain"]))
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
 def fetch(repo: git.Repo, remote: str) -> None:
     try:
         with repository_lock(repo):

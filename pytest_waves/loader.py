@@ -213,6 +213,9 @@ def _plan_steps(loaded: LoadedPlan, issue: Issue, loc: Loc, kinds: Mapping[str, 
             option_loc = (*step_loc, step.kind, *_data_loc(error["loc"], raw))
             got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_short(error.get('input'))})"
             raise fail(option_loc, _MESSAGES.get(error["type"], error["msg"]) + got) from None
+        problem = kind.check_plan(options, loaded.plan)
+        if problem:
+            raise fail((*step_loc, step.kind), problem)
         for option in kind.path_options:
             value = getattr(options, option, None)
             if isinstance(value, str) and _escapes(posixpath.join(issue.worktree or ".", value)):

@@ -167,6 +167,16 @@ class Forge(Strict):
         return self
 
 
+class Agent(Strict):
+    """A coding agent the plan may dispatch: a command template run without a shell."""
+
+    command: list[str] = Field(min_length=1, description="argv template: {agent}, {prompt} and the issue's "
+                               "{number}, {title}, {branch}, {worktree}, {deliverables}, {checklist}")
+    timeout: float = Field(default=3600, gt=0, description="seconds; then the whole process group is killed")
+    env: list[str] = Field(default_factory=list, description="environment variables passed through by name; "
+                           "their values are masked in every output")
+
+
 class MergeChecks(Strict):
     """Wave-level acceptance: trial merges of branches that may run at the same time (opt-in)."""
 
@@ -181,6 +191,7 @@ class Plan(Strict):
     repository: Repository = Field(default_factory=Repository)
     forge: Forge = Field(default_factory=Forge)
     merges: MergeChecks | None = Field(default=None, description="add wave-level merge checks")
+    agents: dict[str, Agent] = Field(default_factory=dict, description="name → agent, for `agent` steps")
     waves: list[Wave] = Field(min_length=1)
 
     def issues(self) -> list[tuple[Wave, Issue]]:

@@ -21,6 +21,7 @@ from .gate import SCOPE, Gate
 from .ledger import Entry, Ledger, Stopped
 from .nodeids import NodeIds
 from .outcomes import CRASHED
+from .runs import RUN_KEY
 
 if TYPE_CHECKING:
     from xdist.remote import Producer
@@ -41,6 +42,7 @@ class Controller:
     """Registered on the xdist controller when a plan runs with `-n N`."""
 
     def __init__(self, state: WavesState, config: pytest.Config) -> None:
+        self.state = state
         self.nodeids = NodeIds(state.plans.values(), config.rootpath)
         self.ledger = Ledger.create()
         self.maxfail = int(config.getoption("maxfail") or 0)
@@ -59,6 +61,7 @@ class Controller:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: WorkerController) -> None:
         node.workerinput[LEDGER_KEY] = str(self.ledger.path)
+        node.workerinput[RUN_KEY] = self.state.run_id
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:

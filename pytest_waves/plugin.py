@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from . import hooks, report, sandbox
+from . import hooks, report, runs, sandbox
 from .collect import PlanFile, StepItem
 from .forge import Forge, ForgeError, make_forge
 from .gate import CACHE_KEY, Gate
@@ -29,6 +29,10 @@ class WavesState:
     plans: dict[Path, LoadedPlan]
     gate: Gate
     dry_run: bool
+    verify: bool = False
+    forced: frozenset[str] = frozenset()  # --waves-force-step: "issue155" or "issue155::agent"
+    logs: Path | None = None  # --waves-logs; else .waves/logs next to each plan
+    run_id: str = ""  # one per run, the same on every xdist worker: names the run's log folder
     outcomes: Outcomes = field(default_factory=Outcomes)
     worker: Worker | None = None  # set on an xdist worker: the gate's cross-worker half
     forges: dict[Path, Forge] = field(default_factory=dict)
@@ -39,6 +43,12 @@ class WavesState:
         if loaded.path not in self.forges:
             self.forges[loaded.path] = make_forge(loaded.plan.forge, loaded.path, loaded.plan.project)
         return self.forges[loaded.path]
+
+    def log_dir(self, loaded: LoadedPlan) -> Path:
+        return (self.logs or loaded.state_dir / "logs") / loaded.key / self.run_id
+
+    def is_forced(self, issue: int, step: str) -> bool:
+        return f"issue{issue}" in self.forced or f"issue{issue}::{step}" in self.forced
 
 
 def state_of(config: pytest.Config) -> WavesState:
@@ -65,6 +75,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--waves-report", metavar="PATH.md", help="write the success-metrics table as Markdown. "
                     "ini: waves_report")
     group.addoption("--waves-json", metavar="PATH", help="write the results as JSON. ini: waves_json")
+    group.addoption("--waves-verify", action="store_true", default=None,
+                    help="read-only acceptance: every step checks the state instead of changing it; agents are "
+                         "not dispatched, nothing in any repository, remote or forge is written. ini: waves_verify")
+    group.addoption("--waves-force-step", action="append", default=[], metavar="issueN[::STEP]",
+                    help="run this agent step (or every agent step of issue N) even when its work is already "
+                         "there; repeatable")
+    group.addoption("--waves-logs", metavar="DIR",
+                    help="write step logs under DIR/<plan>/<run>/ instead of .waves/logs next to the plan. "
+                         "ini: waves_logs")
     group.addoption("--waves-comment", metavar="ISSUE", type=int,
                     help="post the success-metrics table as one comment on this issue of the plan's forge, "
                          "and edit that same comment on later runs. ini: waves_comment")
@@ -76,6 +95,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("waves_report", "default for --waves-report", default="")
     parser.addini("waves_json", "default for --waves-json", default="")
     parser.addini("waves_comment", "default for --waves-comment", default="")
+    parser.addini("waves_verify", "default for --waves-verify", type="bool", default=False)
+    parser.addini("waves_logs", "default for --waves-logs", default="")
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -103,21 +124,38 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "step names, reports and recorded outcomes would mix; rename one")
         plans[loaded.path] = loaded
         _register_markers(config, loaded)
-        if not _is_worker(config):
+        if not _is_worker(config) and not _option(config, "waves_verify"):
             try:
                 sandbox.ensure(loaded, config.getoption("--waves-fresh-sandbox"))
             except (OSError, ValueError) as exc:
                 raise pytest.UsageError(f"{path}: cannot build the sandbox repository: {exc}") from None
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     recorded = cache.get(CACHE_KEY, {}) if cache is not None else {}
+    logs = _option(config, "waves_logs")
     state = WavesState(plans=plans, gate=Gate(recorded, config.getoption("--ignore-unknown-dependency")),
-                       dry_run=bool(_option(config, "waves_dry_run")))
+                       dry_run=bool(_option(config, "waves_dry_run")), verify=bool(_option(config, "waves_verify")),
+                       forced=_forced_steps(config, plans), logs=Path(logs).resolve() if logs else None,
+                       run_id=runs.run_id(config))
     config.stash[STATE] = state
+    if not _is_worker(config):
+        runs.prune(state.log_dir(loaded).parent for loaded in plans.values())
+    runs.terminate_as_interrupt(config)
     if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         _check_forges(config, state)
     config.pluginmanager.register(WavesRun(state), "waves-run")
     _distribute(config, state)
     _collect_plans(config, [str(p) for p in plans])
+
+
+def _forced_steps(config: pytest.Config, plans: dict[Path, LoadedPlan]) -> frozenset[str]:
+    known = {f"issue{number}" for loaded in plans.values() for number in loaded.steps}
+    known |= {f"issue{number}::{step.name}" for loaded in plans.values()
+              for number, steps in loaded.steps.items() for step in steps}
+    for name in config.getoption("--waves-force-step"):
+        if name not in known:
+            raise pytest.UsageError(f"--waves-force-step {name}: no such issue or step in the plans "
+                                    "(write issueN or issueN::STEP, e.g. issue155::agent)")
+    return frozenset(config.getoption("--waves-force-step"))
 
 
 def _comment_issue(config: pytest.Config) -> int | None:

@@ -50,11 +50,12 @@ def to_argv(cmd: str | Sequence[str]) -> list[str]:
 
 
 def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
-                timeout: float, log: Path) -> CommandResult:
+                timeout: float, log: Path, *, inherit: bool = True) -> CommandResult:
+    """Run it; `env` adds to this process's environment, or is the whole of it when not `inherit`."""
     if isinstance(cmd, str):
         cmd = cmd.replace("{python}", shlex.quote(sys.executable))
     argv = to_argv(cmd)
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**(os.environ if inherit else {}), **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log.open("wb") as out:

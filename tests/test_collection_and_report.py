@@ -116,7 +116,7 @@ def test_schema_command_prints_json_schema() -> None:
                          text=True).stdout
     schema = json.loads(out)
     step_kinds = {next(iter(form["required"])) for form in schema["$defs"]["Step"]["anyOf"] if "required" in form}
-    assert step_kinds == {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "push", "pr"}
+    assert step_kinds == {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "agent", "push", "pr"}
     assert schema["properties"]["waves"]["type"] == "array"
 
 

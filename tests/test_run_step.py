@@ -131,5 +131,5 @@ def test_command_not_found(world: GitWorld, run_plan) -> None:
 
 def test_output_is_logged_in_full(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
     run_plan(one_step("run: {cmd: 'seq 1 5000'}")).assert_outcomes(passed=1)
-    log = pytester.path / ".waves/logs/plan/issue3-run.log"
+    (log,) = pytester.path.glob(".waves/logs/plan/*/issue3-run.log")
     assert log.read_text().splitlines()[-1] == "5000"

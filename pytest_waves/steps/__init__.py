@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .base import StepContext, StepFailed, StepKind, StepOptions
+from .agent import AgentStep
+from .base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
 from .command import Run
 from .files import Deliverable
 from .git import Integrate, Push, Rebase, Worktree
 from .pr import Pr
 from .symbols import Exports
 
-__all__ = ["StepContext", "StepFailed", "StepKind", "StepOptions", "registry"]
+__all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOptions", "registry"]
 
-BUILTIN: tuple[type[StepKind[Any]], ...] = (Worktree, Rebase, Integrate, Deliverable, Exports, Run, Push, Pr)
+BUILTIN: tuple[type[StepKind[Any]], ...] = (Worktree, Rebase, Integrate, Deliverable, Exports, Run, AgentStep,
+                                              Push, Pr)
 
 
 def registry(contributed: Iterable[Iterable[type[StepKind[Any]]]] = ()) -> Mapping[str, StepKind[Any]]:

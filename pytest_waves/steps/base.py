@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 if TYPE_CHECKING:
     from ..forge import Forge
     from ..loader import LoadedPlan
-    from ..model import Issue, Wave
+    from ..model import Issue, Plan, Wave
 
 
 class NoOptions(BaseModel):
@@ -21,6 +21,10 @@ class NoOptions(BaseModel):
 
 class StepOptions(NoOptions):
     """Base for a kind's options: unknown keys are plan errors."""
+
+
+class NotVerifiable(Exception):
+    """The kind changes state and has no read-only check: `--waves-verify` skips it with this reason."""
 
 
 class StepFailed(Exception):
@@ -42,6 +46,8 @@ class StepContext:
     issue: Issue
     step_name: str
     forge: Forge
+    log_dir: Path = Path(".waves/logs")  # this run's logs
+    force: bool = False  # named by --waves-force-step: redo even what is already satisfied
     properties: list[tuple[str, object]] = field(default_factory=list)
 
     @property
@@ -53,6 +59,9 @@ class StepContext:
         if self.issue.worktree is None:
             return self.plan.repo_root
         return self.plan.repo_root / self.issue.worktree
+
+    def log_path(self) -> Path:
+        return self.log_dir / f"issue{self.issue.number}-{self.step_name}.log"
 
     def record(self, key: str, value: object) -> None:
         """Attach a fact to the step's report (it travels with the report under xdist)."""
@@ -71,6 +80,9 @@ class StepKind(Generic[O]):
     shorthand: ClassVar[str | None] = None
     # Options that are paths inside the issue's worktree: checked at load time never to escape it.
     path_options: ClassVar[tuple[str, ...]] = ()
+    # A kind that only reads (a check, or a command that does not write to the repository) runs as is
+    # under --waves-verify; a kind that changes state implements `verify`, or verify mode skips it.
+    read_only: ClassVar[bool] = False
 
     @classmethod
     def parse_options(cls, raw: Any) -> Any:
@@ -81,6 +93,16 @@ class StepKind(Generic[O]):
     def describe(self, options: O, ctx: StepContext) -> str:
         """One line saying what the step would do (dry runs and reports)."""
         return self.name
+
+    def check_plan(self, options: O, plan: Plan) -> str | None:
+        """A problem between these options and the rest of the plan (a plan error), or None."""
+        return None
+
+    def verify(self, options: O, ctx: StepContext) -> str | None:
+        """Check, without writing anything anywhere, that what `run` would bring about holds."""
+        if self.read_only:
+            return self.run(options, ctx)
+        raise NotVerifiable(f"`{self.name}` steps change state and have no read-only check")
 
     def run(self, options: O, ctx: StepContext) -> str | None:
         """Do the work or check the state; raise StepFailed when it does not hold.

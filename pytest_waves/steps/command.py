@@ -60,6 +60,7 @@ class Run(StepKind[RunOptions]):
     Options = RunOptions
     shorthand = "cmd"
     path_options = ("cwd",)
+    read_only = True  # --waves-verify runs commands: checklists' commands test, they do not write
 
     def describe(self, options: RunOptions, ctx: StepContext) -> str:
         where = ctx.issue.worktree or "."
@@ -71,7 +72,7 @@ class Run(StepKind[RunOptions]):
         cwd = Path(os.path.normpath(ctx.worktree / options.cwd))  # `..` is lexical, as the plan check is
         if not cwd.is_dir():
             raise StepFailed(f"cwd {options.cwd} does not exist in {ctx.worktree}")
-        log = ctx.plan.log_dir / f"issue{ctx.issue.number}-{ctx.step_name}.log"
+        log = ctx.log_path()
         result = run_command(options.cmd, cwd, options.env, options.timeout, log)
         ctx.record("log", str(log))
         ctx.record("exit_code", result.exit_code)

@@ -17,6 +17,7 @@ class DeliverableOptions(StepOptions):
 
 
 class Deliverable(StepKind[DeliverableOptions]):
+    read_only = True
     name = "deliverable"
     Options = DeliverableOptions
     shorthand = "path"

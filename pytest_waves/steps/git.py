@@ -70,6 +70,12 @@ class Worktree(StepKind[NoOptions]):
             raise StepFailed(f"could not create worktree {path}", [gitops.git_error(exc)]) from None
         return f"created {path.name} ({origin})"
 
+    def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
+        if not ctx.worktree.exists():
+            raise StepFailed(f"worktree {ctx.issue.worktree or '.'} does not exist")
+        _on_branch(ctx)
+        return f"{ctx.worktree.name} exists on {ctx.issue.branch}"
+
 
 def _registered_but_missing(repo: git.Repo, path: Path, branch: str) -> bool:
     from ..merges import checkouts
@@ -101,6 +107,23 @@ class Rebase(StepKind[NoOptions]):
             return f"already contains {base}"
         gitops.replay(repo, "rebase", base)
         return f"rebased onto {base}"
+
+    def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
+        """The branch contains the remote base as it is now (asked with ls-remote: nothing fetched)."""
+        from .. import gitops
+
+        repo = _on_branch(ctx)
+        repository = ctx.plan.plan.repository
+        there = gitops.remote_head(repo, repository.remote, repository.base)
+        if there is None:
+            raise StepFailed(f"{_base_ref(ctx)} does not exist on the remote")
+        if gitops.resolve(repo, there) is None:
+            raise StepFailed(f"{ctx.issue.branch} does not contain {_base_ref(ctx)}: it is at {there[:12]}, "
+                             "which this repository has not even fetched")
+        if not gitops.is_ancestor(repo, there, "HEAD"):
+            behind = repo.git.rev_list("--count", f"HEAD..{there}")
+            raise StepFailed(f"{ctx.issue.branch} does not contain {_base_ref(ctx)} ({behind} commits behind)")
+        return f"contains {_base_ref(ctx)} ({there[:12]})"
 
 
 class IntegrateOptions(StepOptions):
@@ -146,6 +169,20 @@ class Integrate(StepKind[IntegrateOptions]):
         gitops.replay(repo, "merge", ref)
         return f"merged {source}"
 
+    def verify(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
+        from .. import gitops
+
+        source = self._source(options, ctx)
+        repo = _on_branch(ctx)
+        remote = ctx.plan.plan.repository.remote
+        ref = next((r for r in (f"refs/heads/{source}", f"refs/remotes/{remote}/{source}")
+                    if gitops.resolve(repo, r)), None)
+        if ref is None:
+            raise StepFailed(f"branch {source} exists neither locally nor as {remote}/{source}")
+        if not gitops.is_ancestor(repo, ref, "HEAD"):
+            raise StepFailed(f"{ctx.issue.branch} does not contain {source}")
+        return f"contains {source}"
+
 
 class Push(StepKind[NoOptions]):
     """The remote branch equals the local head; after a rewrite, --force-with-lease, never a bare force."""
@@ -182,4 +219,16 @@ class Push(StepKind[NoOptions]):
                 raise StepFailed(f"git push to {remote} was rejected", [gitops.git_error(exc)]) from None
         how = "with lease after rewrite" if args[0].startswith("--force") else "fast-forward"
         return f"pushed {local[:12]} ({how})"
+
+    def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
+        from .. import gitops
+
+        repo = _on_branch(ctx)
+        remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+        local, there = repo.head.commit.hexsha, gitops.remote_head(repo, remote, branch)
+        if there is None:
+            raise StepFailed(f"{branch} is not on {remote}")
+        if there != local:
+            raise StepFailed(f"{remote}/{branch} is at {there[:12]}, the worktree at {local[:12]}")
+        return f"{remote}/{branch} equals the worktree ({local[:12]})"
 

@@ -51,6 +51,20 @@ class Pr(StepKind[PrOptions]):
         ctx.record("pr_checks", pull.checks)
         return f"{note} PR #{pull.number} ({pull.url})"
 
+    def verify(self, options: PrOptions, ctx: StepContext) -> str | None:
+        """A PR from the branch into the base exists, open or merged; nothing is created or edited."""
+        repository, issue = ctx.plan.plan.repository, ctx.issue
+        try:
+            pull = ctx.forge.find_pull(issue.branch, repository.base, merged=True)
+        except ForgeError as exc:
+            raise StepFailed(exc.summary, exc.details) from None
+        if pull is None:
+            raise StepFailed(f"no open or merged PR from {issue.branch} into {repository.base}")
+        ctx.record("pr", pull.label())
+        ctx.record("pr_url", pull.url)
+        ctx.record("pr_checks", pull.checks)
+        return f"PR #{pull.number} is {pull.state} ({pull.url})"
+
     @staticmethod
     def _ensure(spec: PullSpec, ctx: StepContext) -> tuple[PullRequest, str]:
         """Find, else open; bring title, body and labels up to the plan. Never a second PR."""

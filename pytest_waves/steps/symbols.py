@@ -16,6 +16,7 @@ class ExportsOptions(StepOptions):
 
 
 class Exports(StepKind[ExportsOptions]):
+    read_only = True
     name = "exports"
     Options = ExportsOptions
     path_options = ("root",)
