@@ -1,0 +1,250 @@
+"""agent steps with real executables as agents: scripts that edit and commit, fail, hang, shout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import git
+import pytest
+
+from conftest import GitWorld, issue, plan_text
+
+# An agent: records how it was called, then does what its first argument (the agent label) says.
+AGENT = """\
+#!{python}
+import os, subprocess, sys, time
+from pathlib import Path
+
+label, prompt = sys.argv[1], sys.argv[2]
+calls = Path({calls!r})
+calls.write_text(calls.read_text() + label + "\\n" if calls.exists() else label + "\\n")
+Path({seen!r}).write_text(repr(sys.argv[1:]) + "\\n" + repr(sorted(os.environ)) + "\\n")
+
+def commit(name, text):
+    Path(name).write_text(text)
+    subprocess.run(["git", "add", name], check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "agent: " + name], check=True)
+
+if label == "work":  # the call count keeps a forced second run's commit from being empty
+    commit("agent.txt", prompt + "\\n" + "#" * len(calls.read_text().split()) + "\\n")
+elif label == "fail":
+    print("cannot do it: the trait does not compile")
+    sys.exit(3)
+elif label == "idle":
+    print("looked around, changed nothing")
+elif label == "messy":
+    commit("agent.txt", "done\\n")
+    Path("scratch.txt").write_text("left behind\\n")
+elif label == "loud":
+    line = "x" * 1023 + "\\n"
+    for _ in range(8 * 1024):  # 8 MiB
+        sys.stdout.write(line)
+    print("LAST LINE")
+    commit("agent.txt", "done\\n")
+elif label == "secret":
+    print("using key", os.environ.get("AGENT_KEY"), "and", os.environ.get("NOT_ALLOWED"))
+    commit("agent.txt", "done\\n")
+elif label in ("hang", "locked"):
+    sleeper = subprocess.Popen(["sleep", "300"])  # a grandchild that must die with it
+    Path({pids!r}).write_text(f"{{os.getpid()}} {{sleeper.pid}}\\n")
+    if label == "locked":  # as if its git were killed mid-commit
+        Path(subprocess.check_output(["git", "rev-parse", "--git-dir"], text=True).strip(), "index.lock").touch()
+    Path({ready!r}).touch()
+    time.sleep(300)
+"""
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Path:
+    script = tmp_path / "agent.py"
+    script.write_text(AGENT.format(python=sys.executable, calls=str(tmp_path / "calls"), seen=str(tmp_path / "seen"),
+                                   pids=str(tmp_path / "pids"), ready=str(tmp_path / "ready")))
+    script.chmod(0o755)
+    return script
+
+
+def agents_block(script: Path, timeout: float = 60) -> str:
+    return (f"agents:\n  scripted:\n    command: ['{script}', '{{agent}}', '{{prompt}}']\n"
+            f"    timeout: {timeout}\n    env: [AGENT_KEY]\n")
+
+
+PROMPT = "Implement #{number} {title} on {branch}; deliver {deliverables}. Not a shell: $(touch pwned); {braces}"
+
+
+def agent_steps(label: str, **options: object) -> str:
+    extra = "".join(f", {key}: {value}" for key, value in options.items())
+    return f"[{{agent: {{label: {label}, prompt: '{PROMPT}'{extra}}}}}]"
+
+
+@pytest.fixture
+def run_agent(pytester: pytest.Pytester, world: GitWorld, agent: Path):  # type: ignore[no-untyped-def]
+    world.worktree("wt/issue-7", "feature/issue-7")
+
+    def run(steps: str, *args: str, timeout: float = 60) -> pytest.RunResult:
+        pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(steps), extra=agents_block(agent, timeout)))
+        return pytester.runpytest("--waves", "plan.yaml", *args)
+
+    return run
+
+
+def calls(tmp_path: Path) -> list[str]:
+    path = tmp_path / "calls"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_an_agent_that_commits_passes_and_gets_a_templated_prompt_without_a_shell(
+        run_agent, world: GitWorld, tmp_path: Path, pytester: pytest.Pytester) -> None:
+    result = run_agent(agent_steps("work"), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit"])
+    tree = git.Repo(world.path / "wt/issue-7")
+    assert tree.head.commit.message.strip() == "agent: agent.txt"
+    prompt = (world.path / "wt/issue-7/agent.txt").read_text().splitlines()[0]
+    assert prompt == ("Implement #7 Seven on feature/issue-7; deliver none. Not a shell: $(touch pwned); {braces}")
+    assert not list(world.path.rglob("pwned")) and not list(pytester.path.rglob("pwned"))
+    argv = (tmp_path / "seen").read_text().splitlines()[0]
+    assert argv == repr(["work", prompt])
+
+
+def test_the_agent_sees_only_the_environment_the_plan_allows_and_its_secrets_are_masked(
+        run_agent, tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_KEY", "sk-agent-0123456789")
+    monkeypatch.setenv("NOT_ALLOWED", "do-not-pass-this")
+    result = run_agent(agent_steps("secret"), "-v")
+    result.assert_outcomes(passed=1)
+    names = (tmp_path / "seen").read_text().splitlines()[1]
+    assert "'AGENT_KEY'" in names and "NOT_ALLOWED" not in names and "PYTEST_CURRENT_TEST" not in names
+    (log,) = pytester.path.glob(".waves/logs/plan/*/issue7-agent.log")
+    assert log.read_text() == "using key *** and None\n"
+
+
+def test_a_failing_agent_fails_the_step_with_its_last_lines_and_its_log(run_agent, pytester: pytest.Pytester) -> None:
+    result = run_agent(agent_steps("fail"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*#7 Seven — step 'agent' (agent, plan.yaml:*)", "*agent exited with 3",
+                                 "*log: */.waves/logs/plan/*/issue7-agent.log",
+                                 "*| cannot do it: the trait does not compile"])
+
+
+@pytest.mark.parametrize(("label", "problem"), [("idle", "no new commits on feature/issue-7"),
+                                                ("messy", "the worktree is not clean: ?? scratch.txt")])
+def test_an_agent_whose_work_is_not_accepted_fails(run_agent, label: str, problem: str) -> None:
+    result = run_agent(agent_steps(label))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the agent finished, but its work is not accepted", f"*{problem}*"])
+
+
+def test_acceptance_checks_can_be_turned_off(run_agent) -> None:
+    run_agent(agent_steps("idle", commits="false")).assert_outcomes(passed=1)
+
+
+def test_a_hanging_agent_is_killed_with_its_whole_process_group(run_agent, tmp_path: Path) -> None:
+    result = run_agent(agent_steps("hang"), timeout=1.5)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*agent timed out after 1.5s; its process group was killed*"])
+    for pid in map(int, (tmp_path / "pids").read_text().split()):
+        assert not _alive(pid), f"process {pid} outlived the agent's timeout"
+
+
+def test_megabytes_of_output_stay_on_disk_and_the_report_keeps_the_tail(run_agent, pytester: pytest.Pytester) -> None:
+    result = run_agent(agent_steps("loud"))
+    result.assert_outcomes(passed=1)
+    (log,) = pytester.path.glob(".waves/logs/plan/*/issue7-agent.log")
+    assert log.stat().st_size > 8 * 1024 * 1024 and log.read_text().endswith("LAST LINE\n")
+    assert len(result.stdout.str()) < 20_000
+
+
+def test_a_rerun_does_not_dispatch_an_agent_whose_work_is_there_unless_forced(run_agent, tmp_path: Path) -> None:
+    run_agent(agent_steps("work")).assert_outcomes(passed=1)
+    again = run_agent(agent_steps("work"), "-v")
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines(["*✅ agent (agent) — already satisfied: not dispatched*"])
+    assert calls(tmp_path) == ["work"]
+    run_agent(agent_steps("work"), "--waves-force-step", "issue7::agent").assert_outcomes(passed=1)
+    assert calls(tmp_path) == ["work", "work"]
+
+
+def test_done_when_is_the_acceptance_before_and_after(run_agent, world: GitWorld, tmp_path: Path) -> None:
+    steps = agent_steps("work", done_when="{files: [agent.txt], cmd: 'grep -q Implement agent.txt'}")
+    run_agent(steps).assert_outcomes(passed=1)
+    run_agent(steps).assert_outcomes(passed=1)
+    assert calls(tmp_path) == ["work"]
+    missing = agent_steps("work", done_when="{files: [docs/never.md]}")
+    result = run_agent(missing)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*docs/never.md is missing*"])
+    assert calls(tmp_path) == ["work", "work"]
+
+
+def test_dry_run_shows_the_agent_command(run_agent, agent: Path) -> None:
+    result = run_agent(agent_steps("work"), "--waves-dry-run", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([f"*dry run: would dispatch `{agent} work 'Implement #7 Seven on feature/issue-7;*"])
+
+
+def test_force_step_names_must_exist(run_agent) -> None:
+    result = run_agent(agent_steps("work"), "--waves-force-step", "issue9::agent")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--waves-force-step issue9::agent: no such issue or step in the plans*"])
+
+
+@pytest.mark.parametrize(("agents", "step", "message"), [
+    ("agents: {a: {command: [x]}, b: {command: [y]}}\n", "[{agent: do it}]",
+     "say which agent with `use:` (the plan's agents: a, b)"),
+    ("agents: {a: {command: [x]}}\n", "[{agent: {use: b, prompt: do it}}]",
+     "agent 'b' is not among the plan's agents (a)"),
+    ("", "[{agent: do it}]", "say which agent with `use:` (the plan's agents: none)"),
+    ("agents: {a: {command: []}}\n", "[{agent: do it}]", "agents.a.command: List should have at least 1 item"),
+])
+def test_agent_plan_errors_name_the_line(pytester: pytest.Pytester, world: GitWorld, agents: str, step: str,
+                                        message: str) -> None:
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(step), extra=agents))
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: invalid wave plan: plan.yaml:*{message}*"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
+        world: GitWorld, pytester: pytest.Pytester, agent: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    tree = world.worktree("wt/issue-7", "feature/issue-7")
+    plan = plan_text(world, issue(agent_steps("locked")), extra=agents_block(agent))
+    pytester.path.joinpath("plan.yaml").write_text(plan)
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml"], cwd=pytester.path,
+                           start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "ready").exists():
+        assert time.monotonic() < deadline and run.poll() is None, "the agent never started"
+        time.sleep(0.05)
+    os.killpg(run.pid, sig)  # the terminal's Ctrl-C, or CI cancelling the job
+    output = run.communicate(timeout=60)[0].decode()
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, output
+    for pid in map(int, (tmp_path / "pids").read_text().split()):
+        assert not _alive(pid), f"process {pid} outlived the interrupted run"
+    assert not (Path(tree.git_dir) / "index.lock").exists(), "the killed agent's index.lock was left behind"
+    assert tree.git.status("--porcelain") == ""
+    # the next run continues where this one stopped
+    pytester.path.joinpath("plan.yaml").write_text(plan.replace("label: locked", "label: work"))
+    pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead but not yet reaped by its parent
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "zombie" in status.read_text())
+
+
+def test_agent_steps_run_under_xdist(run_agent, tmp_path: Path) -> None:
+    result = run_agent(agent_steps("work"), "-n", "2")
+    result.assert_outcomes(passed=1)
+    assert calls(tmp_path) == ["work"]
+
