@@ -48,6 +48,7 @@ def register(value: str) -> None:
 
 def _known() -> list[str]:
     values = {os.environ.get(name, "") for name in TOKEN_VARIABLES} | _registered
+    values |= {value.strip() for value in values}  # clients strip a token read with its newline
     # longest first, so that a secret containing another one is masked whole
     return sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 

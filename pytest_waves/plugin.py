@@ -283,7 +283,7 @@ class WavesRun:
             if config.option.verbose > 0:
                 terminalreporter.write_sep("-", f"steps: {loaded.plan.project}")
                 for line in report.step_lines(table):
-                    terminalreporter.write_line(line)
+                    terminalreporter.write_line(mask(line))
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
             for line in report.terminal_lines(table):
                 terminalreporter.write_line(mask(line))
@@ -298,7 +298,9 @@ class WavesRun:
         if _is_worker(config) or config.option.collectonly:
             return
         markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
-        comment_on = None if self.state.dry_run else _comment_issue(config)
+        # no comment from a dry run, or from a run stopped half-way (its table is not the plan's state)
+        interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+        comment_on = None if self.state.dry_run or interrupted else _comment_issue(config)
         for loaded in self.state.plans.values():
             if not self.state.dry_run and getattr(config, "cache", None) is not None:
                 table = report.rows(loaded, self.state.outcomes)

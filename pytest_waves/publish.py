@@ -17,7 +17,7 @@ from .outcomes import Outcomes
 
 def comment_marker(loaded: LoadedPlan) -> str:
     """Hidden in the comment, so later runs edit this plan's comment instead of adding one."""
-    return f"<!-- pytest-waves:{loaded.key} -->"
+    return f"<!-- pytest-waves plan={loaded.key} project={loaded.plan.project.replace(' ', '_')} -->"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ class Fault:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
-    delay: float = 0.0
+    delay: float = 0.0  # before doing anything
+    late: float = 0.0  # after doing the work, before answering: a write whose answer is lost
     before: Callable[[], None] | None = None
 
 
@@ -50,6 +51,7 @@ class FakeGitHub:
         self.check_runs: dict[str, list[tuple[str, str | None]]] = {}  # sha → (status, conclusion)
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of every request
+        self.times: list[float] = []  # when each request arrived (time.time())
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
@@ -229,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.loads(self.rfile.read(length) or b"null") if length else None
         with fake.lock:
             fake.requests.append((self.command, path + (f"?{split.query}" if split.query else "")))
+            fake.times.append(time.time())
             fault = next((f for f in fake.faults if f.times > 0 and f.method == self.command
                           and re.search(f.path, path)), None)
             if fault is not None:
@@ -245,6 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Answer(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             with fake.lock:
                 status, body = fake.route(self.command, path, query, data)
+            if fault is not None:
+                time.sleep(fault.late)
             headers: dict[str, str] = {}
             if isinstance(body, list):
                 body, headers = self._page(body, fake, path, query)

@@ -117,7 +117,8 @@ def test_server_errors_are_retried(run_github, github: FakeGitHub) -> None:
     github.fail("GET", "/pulls$", 502, body={"message": "Server Error"}, times=2)
     github.fail("POST", "/pulls$", 500, body={"message": "Server Error"})
     run_github().assert_outcomes(passed=2)
-    assert github.count("GET", "/pulls$") == 3 and github.count("POST", "/pulls$") == 2
+    # 2 retried reads, and one more look after the failed create before it is sent again
+    assert github.count("GET", "/pulls$") == 4 and github.count("POST", "/pulls$") == 2
     assert len(github.pulls) == 1
 
 
@@ -130,13 +131,35 @@ def test_server_errors_that_persist_fail_the_step_after_the_retries(run_github, 
     assert github.count("GET", "/pulls$") == 3
 
 
-@pytest.mark.parametrize("message", ["API rate limit exceeded for user ID 1.",
-                                     "You have exceeded a secondary rate limit. Please wait a few minutes."])
-def test_rate_limits_are_waited_out(run_github, github: FakeGitHub, message: str) -> None:
-    headers = {"Retry-After": "1", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)}
-    github.fail("GET", "/pulls$", 403, body={"message": message}, headers=headers)
+def test_a_primary_rate_limit_is_waited_out_until_its_reset(run_github, github: FakeGitHub) -> None:
+    # no Retry-After: GithubRetry reads the message and waits for x-ratelimit-reset
+    reset = int(time.time()) + 1
+    github.fail("GET", "/pulls$", 403, body={"message": "API rate limit exceeded for user ID 1."},
+                headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
     run_github().assert_outcomes(passed=2)
     assert github.count("GET", "/pulls$") == 2
+    second_get = [n for n, (m, p) in enumerate(github.requests) if m == "GET" and "/pulls?" in p][1]
+    assert github.times[second_get] >= reset
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_secondary_rate_limit_waits_for_retry_after(run_github, github: FakeGitHub, status: int) -> None:
+    github.fail("GET", "/pulls$", status, headers={"Retry-After": "1"},
+                body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes."})
+    github.fail("POST", "/pulls$", status, headers={"Retry-After": "1"},
+                body={"message": "You have exceeded a secondary rate limit. Please wait a few minutes."})
+    run_github().assert_outcomes(passed=2)
+    assert github.count("GET", "/pulls$") >= 2 and github.count("POST", "/pulls$") == 2 and len(github.pulls) == 1
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_retry_after_longer_than_max_wait_fails_at_once(run_github, github: FakeGitHub, method: str) -> None:
+    github.fail(method, "/pulls$", 403, headers={"Retry-After": "3600"},
+                body={"message": "You have exceeded a secondary rate limit."}, times=9)
+    result = run_github(PR_STEPS, max_wait=5)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*GitHub's rate limit resets in 3600 s, longer than the forge's max_wait of 5 s*"])
+    assert github.count(method, "/pulls$") == 1
 
 
 def test_a_rate_limit_longer_than_max_wait_fails_at_once(run_github, github: FakeGitHub) -> None:
@@ -157,6 +180,7 @@ def test_a_rate_limit_longer_than_max_wait_fails_at_once(run_github, github: Fak
     (422, {"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom",
                                                        "message": "No commits between main and feature/issue-7"}]},
      ["*GitHub answered 422: Validation Failed*", "*No commits between main and feature/issue-7*"]),
+    (401, {"message": "Bad credentials"}, ["*GitHub answered 401: Bad credentials*"]),
 ])
 def test_refusals_fail_the_step_with_githubs_message_and_are_not_retried(
         run_github, github: FakeGitHub, status: int, body: dict[str, object], expected: list[str]) -> None:
@@ -165,6 +189,57 @@ def test_refusals_fail_the_step_with_githubs_message_and_are_not_retried(
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(expected)
     assert github.count("POST", "/pulls$") == 1 and not github.pulls
+
+
+def test_a_403_on_a_read_is_not_retried(run_github, github: FakeGitHub) -> None:
+    github.fail("GET", "/pulls$", 403, body={"message": "Must have admin rights to Repository."})
+    result = run_github()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*looking for the pull request*GitHub answered 403: Must have admin rights to Repository.*"])
+    assert github.count("GET", "/pulls$") == 1
+
+
+def test_an_edit_is_retried_after_a_server_error(run_github, github: FakeGitHub) -> None:
+    run_github().assert_outcomes(passed=2)
+    github.fail("PATCH", "/pulls/1$", 502, body={"message": "Server Error"})
+    run_github("[push, {pr: {title: changed}}]").assert_outcomes(passed=2)
+    assert github.count("PATCH", "/pulls/1$") == 2 and github.pulls[0]["title"] == "changed"
+
+
+@pytest.mark.parametrize("lost", ["timeout", "502 after the write"])
+def test_a_create_whose_answer_is_lost_is_not_sent_twice(run_github, github: FakeGitHub, lost: str) -> None:
+    if lost == "timeout":  # GitHub makes the PR, but answers after the client gave up
+        github.fail("POST", "/pulls$", late=2.5)
+        result = run_github(PR_STEPS, "-v", timeout=1)
+    else:
+        github.fail("POST", "/pulls$", 502, body={"message": "Server Error"},
+                    before=lambda: github.open_pull("feature/issue-7", title="feat: seven (#7)", body="Closes #7"))
+        result = run_github(PR_STEPS, "-v")
+    result.assert_outcomes(passed=2)
+    assert len(github.pulls) == 1 and github.count("POST", "/pulls$") == 1
+
+
+def test_a_comment_whose_answer_is_lost_is_not_posted_twice(run_github, github: FakeGitHub) -> None:
+    github.fail("POST", "/issues/42/comments$", late=2.5)
+    run_github(PR_STEPS, "--waves-comment", "42", timeout=1).assert_outcomes(passed=2)
+    assert len(github.comments) == 1 and github.count("POST", "/comments$") == 1
+
+
+def test_a_merged_pr_is_not_opened_again(run_github, github: FakeGitHub) -> None:
+    run_github().assert_outcomes(passed=2)
+    github.pulls[0].update(state="closed", merged_at="2026-11-27T12:00:00Z")  # squash-merged: branch left behind
+    result = run_github(PR_STEPS, "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*✅ pr (pr) — already merged PR #1*", "*#7*2/2*#1 merged*"])
+    assert len(github.pulls) == 1
+
+
+def test_an_answer_pygithub_cannot_follow_is_a_clear_failure(run_github, github: FakeGitHub) -> None:
+    github.fail("GET", "/pulls$", 301, headers={"Location": "https://elsewhere.example/api/v3/x"}, times=9)
+    result = run_github()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*looking for the pull request*unexpected answer from GitHub (RuntimeError: *"])
+    assert "Traceback" not in result.stdout.str() and "github/Requester.py" not in result.stdout.str()
 
 
 def test_a_slow_answer_past_the_timeout_fails_the_step(run_github, github: FakeGitHub) -> None:
@@ -227,11 +302,18 @@ def test_the_same_plan_runs_on_the_local_forge_and_on_github(pytester: pytest.Py
         [("feat: seven (#7)", True, ["waves"], ["octocat"])]
 
 
-def test_the_pr_step_under_xdist(run_github, github: FakeGitHub) -> None:
-    result = run_github(PR_STEPS, "-n", "2")
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*#7*2/2*#1 open*✅ passed*"])
-    assert len(github.pulls) == 1
+def test_issues_open_their_prs_at_once_under_xdist(pytester: pytest.Pytester, world: GitWorld,
+                                                  github: FakeGitHub) -> None:
+    for n in (7, 8, 9):
+        world.worktree(f"wt/issue-{n}", f"feature/issue-{n}", {f"src/{n}.py": f"N = {n}\n"})
+    issues = "".join(issue(PR_STEPS.replace("seven (#7)", f"work (#{n})"), number=n) for n in (7, 8, 9))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues, extra=forge_block(github)))
+    for _ in range(2):  # the rerun finds all three
+        result = pytester.runpytest("--waves", "plan.yaml", "-n", "3", "--waves-comment", "42")
+        result.assert_outcomes(passed=6)
+    assert sorted((p["head"], p["title"]) for p in github.pulls) == [
+        ("feature/issue-7", "feat: work (#7)"), ("feature/issue-8", "feat: work (#8)"), ("feature/issue-9", "feat: work (#9)")]
+    assert len(github.comments) == 1
 
 
 @pytest.mark.parametrize("extra, field", [
@@ -256,7 +338,7 @@ def test_the_table_is_one_comment_on_the_tracking_issue_edited_on_later_runs(run
     first.stdout.fnmatch_lines([f"success metrics posted on #42: {github.base}/acme/luminaguard/issues/42#issuecomment-*"])
     ours = [c for c in github.comments if c["issue"] == 42 and "pytest-waves" in c["body"]]
     assert len(ours) == 1
-    assert ours[0]["body"].startswith("<!-- pytest-waves:plan -->\n## Success metrics — demo")
+    assert ours[0]["body"].startswith("<!-- pytest-waves plan=plan project=demo -->\n## Success metrics — demo")
     assert "| 1 | #7 | Seven | 2/2 | [#1 open](" in ours[0]["body"]
 
     run_github(PR_STEPS, "--waves-comment", "42").stdout.fnmatch_lines(["success metrics unchanged on #42: *"])
@@ -285,7 +367,7 @@ def test_the_local_forge_keeps_the_comment_too(pytester: pytest.Pytester, world:
         result = pytester.runpytest("--waves", "plan.yaml", "--waves-comment", "3")
         result.stdout.fnmatch_lines([f"success metrics {expected} on #3: local://demo/issues/3#comment-1"])
     comments = json.loads((pytester.path / ".waves/forge/plan.json").read_text())["comments"]
-    assert [(c["issue"], c["body"].splitlines()[0]) for c in comments] == [(3, "<!-- pytest-waves:plan -->")]
+    assert [(c["issue"], c["body"].splitlines()[0]) for c in comments] == [(3, "<!-- pytest-waves plan=plan project=demo -->")]
 
 
 def test_no_comment_in_a_dry_run(run_github, github: FakeGitHub) -> None:

@@ -9,15 +9,18 @@ import pytest
 
 import pytest_waves.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
 from conftest import GitWorld, plan_text
-from github_fake import TOKEN, FakeGitHub
+from github_fake import FakeGitHub
 from pytest_waves.masking import MASK, Secret, mask
 
+# Not in any of GitHub's token shapes (an Enterprise or legacy token): only the value itself can
+# mask it. Read from the environment with a trailing newline, as a mounted secret file often has.
+TOKEN = "plainsecrettoken1234567890abcdef"
 LEAKY_URL = "https://x-access-token:{token}@127.0.0.1:9/acme/luminaguard.git"
 
 # A command that prints the token every way it tends to escape: raw, as a header, inside a remote
 # URL that git echoes back, and in git's own error about that remote.
-LEAKY_COMMAND = ("echo token=$GITHUB_TOKEN; echo \"Authorization: token $GITHUB_TOKEN\"; "
-                 f"git remote add leaky {LEAKY_URL.replace('{token}', '$GITHUB_TOKEN')}; git remote -v; "
+LEAKY_COMMAND = ("T=$(echo $GITHUB_TOKEN); echo token=$T; echo \"Authorization: token $T\"; "
+                 f"git remote add leaky {LEAKY_URL.replace('{token}', '$T')}; git remote -v; "
                  "git fetch leaky; exit 3")
 
 # A third-party step kind with a bug: its traceback, shown with -l, holds the token in a local.
@@ -29,7 +32,7 @@ class Buggy(StepKind):
     name = "buggy"
 
     def run(self, options, ctx):
-        header = "token " + os.environ["GITHUB_TOKEN"]
+        header = "token " + os.environ["GITHUB_TOKEN"].strip()
         raise RuntimeError(f"unexpected answer for {header}")
 
 def pytest_waves_step_kinds():
@@ -56,8 +59,10 @@ ISSUES = """
 
 @pytest.fixture
 def github(world: GitWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN + "\n")
+    monkeypatch.delenv("GH_TOKEN", raising=False)
     with FakeGitHub(origin=world.origin_path) as fake:
+        fake.tokens = {TOKEN}
         yield fake
 
 
@@ -97,6 +102,8 @@ def test_mask_covers_the_shapes_a_token_takes(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("GH_TOKEN", "s3cr3t-value-from-env")
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     assert mask("x s3cr3t-value-from-env y") == f"x {MASK} y"
+    monkeypatch.setenv("GH_TOKEN", " s3cr3t-value-with-blanks\n")
+    assert mask("'token s3cr3t-value-with-blanks'") == f"'token {MASK}'"
     assert mask("https://user:pw@example.com/r.git and http://tok@h/x") == f"https://{MASK}@example.com/r.git and http://{MASK}@h/x"
     assert mask("ssh://git:pw@host/r and ssh://git@host/r") == f"ssh://git:{MASK}@host/r and ssh://git@host/r"
     assert mask("authorization: Bearer abc.def") == f"authorization: Bearer {MASK}"

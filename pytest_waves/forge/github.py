@@ -2,7 +2,8 @@
 
 The token comes from the environment (GITHUB_TOKEN, then GH_TOKEN), never from the plan, and is
 held in a `Secret`. Retries are PyGithub's own `GithubRetry` (5xx, primary and secondary rate limits
-with `Retry-After` / `x-ratelimit-reset`), bounded by the plan's `retries` and `max_wait`.
+with `Retry-After` / `x-ratelimit-reset`), bounded by the plan's `retries` and `max_wait`; creates
+are never sent twice (see retry.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from ..masking import TOKEN_VARIABLES, Secret, mask
 from . import ForgeError, PullExists, PullRequest, PullSpec, combined_checks
+from .retry import BoundedRetry, create_once
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GithubPull
@@ -27,8 +29,6 @@ if TYPE_CHECKING:
     from ..model import Forge as ForgeSettings
 
 DEFAULT_API = "https://api.github.com"
-BACKOFF_FACTOR = 0.5  # urllib3: 0 s, 1 s, 2 s, 4 s … between retries of a 5xx or a timeout
-BACKOFF_MAX = 30.0
 
 
 def token_from_environment() -> tuple[str, Secret] | None:
@@ -63,9 +63,8 @@ class GitHubForge:
                                   "and export it as GITHUB_TOKEN"])
             self.token_variable, token = found
             settings = self.settings
-            retry = GithubRetry(total=settings.retries, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX,
-                                max_rate_limit_wait=settings.max_wait,
-                                secondary_rate_wait=min(60.0, settings.max_wait))
+            retry = BoundedRetry(total=settings.retries, max_rate_limit_wait=settings.max_wait,
+                                 secondary_rate_wait=min(60.0, settings.max_wait))
             self._client = Github(auth=Auth.Token(token.reveal()), base_url=self.api_url,
                                   timeout=settings.timeout, retry=retry,  # type: ignore[arg-type]
                                   seconds_between_requests=None, seconds_between_writes=settings.write_interval)
@@ -100,6 +99,8 @@ class GitHubForge:
             else:
                 summary = f"cannot reach GitHub at {self.api_url}: {cause}"
             raise ForgeError(mask(f"{doing}: {summary}")) from None
+        except Exception as exc:  # PyGithub's own refusals: a redirect elsewhere, an answer it cannot read
+            raise ForgeError(mask(f"{doing}: unexpected answer from GitHub ({type(exc).__name__}: {exc})")) from None
 
     # -- the Forge protocol -------------------------------------------------------------------------
 
@@ -108,20 +109,27 @@ class GitHubForge:
             return str(self._repo().html_url)
 
     def find_pull(self, head: str, base: str, *, merged: bool = False) -> PullRequest | None:
-        # GitHub ignores a head filter without the owner: "owner:branch" is required
         with self._answer(f"looking for the pull request {head} → {base}"):
-            pulls = self._repo().get_pulls(state="all" if merged else "open", head=f"{self.owner}:{head}",
-                                           base=base)
-            for pull in pulls:
-                if pull.state == "open" or (merged and pull.merged_at is not None):
-                    return self._with_checks(pull)
-        return None
+            pull = self._find(head, base, merged=merged)
+            return None if pull is None else self._with_checks(pull)
+
+    def _find(self, head: str, base: str, *, merged: bool = False) -> GithubPull | None:
+        # GitHub ignores a head filter without the owner: "owner:branch" is required
+        pulls = self._repo().get_pulls(state="all" if merged else "open", head=f"{self.owner}:{head}", base=base)
+        open_pull = next((pull for pull in pulls if pull.state == "open"), None)
+        if open_pull is not None or not merged:
+            return open_pull
+        return next((pull for pull in pulls if pull.merged_at is not None), None)
 
     def create_pull(self, spec: PullSpec) -> PullRequest:
         with self._answer(f"opening the pull request {spec.head} → {spec.base}"):
+            repo = self._repo()
             try:
-                pull = self._repo().create_pull(base=spec.base, head=spec.head, title=spec.title, body=spec.body,
-                                                draft=spec.draft)
+                pull = create_once(
+                    lambda: repo.create_pull(base=spec.base, head=spec.head, title=spec.title, body=spec.body,
+                                             draft=spec.draft),
+                    lambda: self._find(spec.head, spec.base),
+                    retries=self.settings.retries, max_wait=self.settings.max_wait)
             except GithubException as exc:
                 if exc.status == 422 and "already exists" in str(exc.data):
                     raise PullExists(f"a pull request from {spec.head} into {spec.base} is already open") from None
@@ -145,13 +153,20 @@ class GitHubForge:
     def upsert_comment(self, issue: int, marker: str, body: str) -> tuple[str, str]:
         with self._answer(f"commenting on issue #{issue}"):
             tracking = self._repo().get_issue(issue)
-            for comment in tracking.get_comments():
-                if marker in (comment.body or ""):
-                    if comment.body == body:
-                        return str(comment.html_url), "unchanged"
-                    comment.edit(body)
-                    return str(comment.html_url), "updated"
-            return str(tracking.create_comment(body).html_url), "posted"
+
+            def ours() -> Any:
+                # our comments start with the marker; a reply quoting one does not
+                return next((c for c in tracking.get_comments() if (c.body or "").startswith(marker)), None)
+
+            comment = ours()
+            if comment is None:
+                made = create_once(lambda: tracking.create_comment(body), ours,
+                                   retries=self.settings.retries, max_wait=self.settings.max_wait)
+                return str(made.html_url), "posted"
+            if comment.body == body:
+                return str(comment.html_url), "unchanged"
+            comment.edit(body)
+            return str(comment.html_url), "updated"
 
     # -- helpers ------------------------------------------------------------------------------------
 

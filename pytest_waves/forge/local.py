@@ -95,7 +95,7 @@ class LocalForge:
         with self._lock:
             data = self._read()
             for comment in data["comments"]:
-                if comment["issue"] == issue and marker in comment["body"]:
+                if comment["issue"] == issue and comment["body"].startswith(marker):
                     if comment["body"] == body:
                         return comment["url"], "unchanged"
                     comment["body"] = body

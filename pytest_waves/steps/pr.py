@@ -67,8 +67,11 @@ class Pr(StepKind[PrOptions]):
 
     @staticmethod
     def _ensure(spec: PullSpec, ctx: StepContext) -> tuple[PullRequest, str]:
-        """Find, else open; bring title, body and labels up to the plan. Never a second PR."""
-        pull = ctx.forge.find_pull(spec.head, spec.base)
+        """Find, else open; bring title, body and labels up to the plan. Never a second PR: also not
+        when the first one was merged already (a squash or rebase merge leaves the branch behind)."""
+        pull = ctx.forge.find_pull(spec.head, spec.base, merged=True)
+        if pull is not None and pull.state == "merged":
+            return pull, "already merged"
         if pull is None:
             try:
                 return ctx.forge.create_pull(spec), "opened"
