@@ -117,6 +117,9 @@ class StepItem(pytest.Item):
             note = kind.verify(options, ctx) if self.state.verify else kind.run(options, ctx)
         except NotVerifiable as exc:
             pytest.skip(f"--waves-verify: {exc}")
+        except StepFailed as exc:
+            ctx.record("failure", exc.summary)  # the table's and the reports' reason for the failure
+            raise
         finally:
             self.user_properties += ctx.properties
         if note:

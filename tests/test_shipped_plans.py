@@ -109,8 +109,10 @@ def test_luminaguard_plan_on_a_luminaguard_shaped_repo(pytester: pytest.Pytester
     result.stdout.fnmatch_lines([
         "1*#152*Cross-Platform VM Research*5/5*#1 open*✅ passed*",
         "2*#154*Platform-Agnostic VM Abstraction*7/7*#2 open*✅ passed*",
-        "3*#155*Implement macOS VM Backend*7/7*#3 open*✅ passed*",
+        "3*#155*Implement macOS VM Backend*8/8*#3 open*✅ passed*",
     ])
+    # the work is there, so the sub-agent (amp, not installed here) is not dispatched again
+    result.stdout.fnmatch_lines(["*✅ agent (agent) — already satisfied: not dispatched*"])
     result.stdout.fnmatch_lines(["*✅ exports (exports) — src/lib.rs*pub mod vm*Hypervisor*"])
     result.stdout.fnmatch_lines(["*::wave2::merge-152-154 PASSED*"])  # the seed's "different files" claim
     result.stdout.fnmatch_lines(["wave 1 Research: ✅ wave 1 merges cleanly onto origin/main",
