@@ -8,7 +8,10 @@ merges): unreachable objects that `git gc` removes in time, invisible to every b
 
 from __future__ import annotations
 
+import contextlib
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +71,16 @@ def commits_behind(repo: git.Repo, ref: str, base: str) -> int:
 # The unreferenced commits that chain an integration need an identity; CI machines often have none.
 TRIAL_IDENTITY = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
                   for what, value in (("NAME", "pytest-waves"), ("EMAIL", "trial-merge@pytest-waves.invalid"))}
+
+
+@contextlib.contextmanager
+def scratch_objects(repo: git.Repo) -> Iterator[None]:
+    """Git writes the trial merges' trees and commits to a throwaway object store that reads the
+    repository's own as an alternate: the repository itself gains nothing, not even loose objects."""
+    with tempfile.TemporaryDirectory(prefix="waves-objects-") as scratch:
+        objects = Path(repo.common_dir).resolve() / "objects"
+        with repo.git.custom_environment(GIT_OBJECT_DIRECTORY=scratch, GIT_ALTERNATE_OBJECT_DIRECTORIES=str(objects)):
+            yield
 
 
 def trial_merge(repo: git.Repo, ours: str, theirs: str, chain: bool = False) -> TrialMerge:

@@ -19,6 +19,7 @@ from .outcomes import Outcomes
 from .parallel import Controller, Worker
 from .publish import Published, publish
 from .steps import registry
+from .steps.agent import agent_secrets
 from .wavechecks import KIND as MERGES, WaveCheck
 
 STATE = pytest.StashKey["WavesState"]()
@@ -124,6 +125,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "step names, reports and recorded outcomes would mix; rename one")
         plans[loaded.path] = loaded
         _register_markers(config, loaded)
+        if _option(config, "waves_verify") and config.getoption("--waves-fresh-sandbox"):
+            raise pytest.UsageError("--waves-verify writes nothing, so it cannot rebuild the sandbox "
+                                    "(--waves-fresh-sandbox)")
         if not _is_worker(config) and not _option(config, "waves_verify"):
             try:
                 sandbox.ensure(loaded, config.getoption("--waves-fresh-sandbox"))
@@ -137,8 +141,11 @@ def pytest_configure(config: pytest.Config) -> None:
                        forced=_forced_steps(config, plans), logs=Path(logs).resolve() if logs else None,
                        run_id=runs.run_id(config))
     config.stash[STATE] = state
-    if not _is_worker(config):
+    if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         runs.prune(state.log_dir(loaded).parent for loaded in plans.values())
+    for loaded in plans.values():  # before any step runs, on every worker: see masking.register
+        for agent in loaded.plan.agents.values():
+            agent_secrets(agent)
     runs.terminate_as_interrupt(config)
     if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         _check_forges(config, state)
@@ -299,10 +306,12 @@ class WavesRun:
             return
         markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
         # no comment from a dry run, or from a run stopped half-way (its table is not the plan's state)
+        # verify writes nothing anywhere, the forge included; its outcomes are not recorded for the gate
         interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
-        comment_on = None if self.state.dry_run or interrupted else _comment_issue(config)
+        quiet = self.state.dry_run or self.state.verify or interrupted
+        comment_on = None if quiet else _comment_issue(config)
         for loaded in self.state.plans.values():
-            if not self.state.dry_run and getattr(config, "cache", None) is not None:
+            if not (self.state.dry_run or self.state.verify) and getattr(config, "cache", None) is not None:
                 table = report.rows(loaded, self.state.outcomes)
                 Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""

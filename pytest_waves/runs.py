@@ -4,6 +4,7 @@ runs' logs, and a SIGTERM that stops the run the way Ctrl-C does."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import threading
@@ -19,9 +20,9 @@ KEEP_RUNS = 20  # log folders kept per plan
 
 
 def run_id(config: pytest.Config) -> str:
-    """`20261127-132800-4711`: sortable, and unique on this machine."""
+    """`20261127-132800-4711-9f3a`: sortable; pid and a random part keep two runs in one second apart."""
     given = getattr(config, "workerinput", {}).get(RUN_KEY)
-    return str(given) if given else time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    return str(given) if given else f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
 def prune(plan_log_dirs: Iterable[Path], keep: int = KEEP_RUNS) -> None:

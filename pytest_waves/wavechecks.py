@@ -85,7 +85,8 @@ class WaveCheck(pytest.Item):
         base = f"refs/remotes/{repository.remote}/{repository.base}"
         try:
             try:
-                note = self._check(repo, base)
+                with merges.scratch_objects(repo):
+                    note = self._check(repo, base)
             except gitops.GitCommandError as exc:
                 verb = exc.command[1] if len(exc.command) > 1 else ""
                 raise StepFailed(f"git {verb} failed (exit {exc.status})", [gitops.git_error(exc)]) from None

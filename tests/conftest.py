@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -76,13 +78,24 @@ class GitWorld:
         clone.git.push("origin", "main")
         return sha
 
+    def embed_token(self, token: str) -> str:
+        """Make `origin` a URL with the token in it, as CI checkouts have, still served from origin.git
+        (git's insteadOf rewrites it): any output that shows the remote URL would show the token."""
+        url = f"https://x-access-token:{token}@example.invalid/acme/luminaguard.git"
+        self.repo.git.config(f"url.{self.origin_path}.insteadOf", url)
+        self.repo.git.remote("set-url", "origin", url)
+        return url
+
     def snapshot(self, repo: git.Repo) -> dict[str, object]:
-        """Every ref, HEAD, index, status and working file: what "left exactly as it was" compares."""
+        """Every ref, HEAD and its branch's reflog tip, index, status and working file: what "left exactly
+        as it was" compares."""
         work = Path(repo.working_dir)
         files = {str(p.relative_to(work)): p.read_bytes() for p in sorted(work.rglob("*"))
                  if p.is_file() and ".git" not in p.relative_to(work).parts}
+        branch = repo.git.symbolic_ref("-q", "HEAD")
         return {"refs": repo.git.show_ref(), "head": repo.git.rev_parse("HEAD"),
-                "symbolic": repo.git.symbolic_ref("-q", "HEAD"), "index": repo.git.ls_files("-s"),
+                "symbolic": branch, "reflog": repo.git.reflog("show", "-1", "--format=%H %gs", branch, "--"),
+                "index": repo.git.ls_files("-s"),
                 "status": repo.git.status("--porcelain"), "files": files,
                 "origin": git.Repo(self.origin_path).git.show_ref()}
 
@@ -90,6 +103,73 @@ class GitWorld:
 @pytest.fixture
 def world(tmp_path: Path) -> GitWorld:
     return GitWorld(tmp_path / "world")
+
+
+# Fault accounting: fault tests attach `fault.*` properties to their reports; the terminal summary
+# adds them up (on xdist's controller too), so a run of the suite prints the robustness figures.
+PLANTED_TOKEN = "plantedtoken-7f3a9c7f3a9c7f3a9c7f3a9c"  # in none of GitHub's shapes: only its value masks it
+
+
+class FaultCheck:
+    def __init__(self, node: pytest.Item) -> None:
+        self.node = node
+
+    def unchanged(self, world: GitWorld, repo: git.Repo, before: dict[str, object]) -> None:
+        """Assert the repository is as it was; count the comparison and the bytes of work lost."""
+        after = world.snapshot(repo)
+        differences = [key for key in before if before[key] != after.get(key)]
+        old_files: dict[str, bytes] = before["files"]  # type: ignore[assignment]
+        new_files: dict[str, bytes] = after["files"]  # type: ignore[assignment]
+        lost = sum(len(data) for name, data in old_files.items() if new_files.get(name) != data)
+        self.node.user_properties += [("fault.compared", 1), ("fault.differences", len(differences)),
+                                      ("fault.lost_bytes", lost)]
+        assert after == before, differences
+
+
+@pytest.fixture
+def fault(request: pytest.FixtureRequest) -> FaultCheck:
+    return FaultCheck(request.node)
+
+
+@pytest.fixture
+def planted_token(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, pytester: pytest.Pytester,
+                  world: GitWorld) -> Iterator[None]:
+    """A token in the environment and in the origin's URL; afterwards every output of every run and
+    every file the runs wrote are searched for it."""
+    monkeypatch.setenv("GITHUB_TOKEN", PLANTED_TOKEN)
+    world.embed_token(PLANTED_TOKEN)
+    outputs: list[str] = []
+    for name in ("runpytest", "runpytest_subprocess"):
+        def run(*args: object, _run: Any = getattr(pytester, name), **kwargs: object) -> pytest.RunResult:
+            result = _run(*args, **kwargs)
+            outputs.append("\n".join(result.outlines + result.errlines))
+            return result
+        monkeypatch.setattr(pytester, name, run)
+    yield
+    files = [path for path in pytester.path.rglob("*") if path.is_file() and path.name != "plan.yaml"]
+    texts = outputs + [path.read_bytes().decode(errors="replace") for path in files]
+    found = sum(text.count(PLANTED_TOKEN) for text in texts)
+    request.node.user_properties += [("fault.searched", len(texts)), ("fault.token_found", found)]
+    assert found == 0, [str(path) for path in files if PLANTED_TOKEN in path.read_bytes().decode(errors="replace")]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    totals: dict[str, int] = {}
+    cases = 0
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            facts = [(k, v) for k, v in getattr(report, "user_properties", ()) if str(k).startswith("fault.")]
+            if facts and getattr(report, "when", "") == "teardown":
+                cases += 1
+                for key, value in facts:
+                    totals[key] = totals.get(key, 0) + int(value)
+    if cases:
+        terminalreporter.write_sep("-", "fault suite")
+        terminalreporter.write_line(
+            f"{cases} fault cases: {totals.get('fault.compared', 0)} repository states compared, "
+            f"{totals.get('fault.differences', 0)} differences, {totals.get('fault.lost_bytes', 0)} bytes of work lost; "
+            f"planted token searched in {totals.get('fault.searched', 0)} outputs and files, "
+            f"found {totals.get('fault.token_found', 0)} times")
 
 
 ISSUE_7 = """

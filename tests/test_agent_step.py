@@ -14,11 +14,15 @@ import pytest
 
 from conftest import GitWorld, issue, plan_text
 
+# A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
+pytestmark = pytest.mark.usefixtures("planted_token")
+
 # An agent: records how it was called, then does what its first argument (the agent label) says.
 AGENT = """\
 #!{python}
 import os, subprocess, sys, time
 from pathlib import Path
+
 
 label, prompt = sys.argv[1], sys.argv[2]
 calls = Path({calls!r})
@@ -49,6 +53,17 @@ elif label == "loud":
 elif label == "secret":
     print("using key", os.environ.get("AGENT_KEY"), "and", os.environ.get("NOT_ALLOWED"))
     commit("agent.txt", "done\\n")
+elif label == "leaves-lock":  # exits 0 with a lock that is not ours to judge
+    commit("agent.txt", "done\\n")
+    Path(subprocess.check_output(["git", "rev-parse", "--git-dir"], text=True).strip(), "index.lock").touch()
+elif label == "merging":  # stops in a conflicted merge, then hangs
+    subprocess.run(["git", "checkout", "-q", "-b", "side"], check=True)
+    commit("c.txt", "side\\n")
+    subprocess.run(["git", "checkout", "-q", "-"], check=True)
+    commit("c.txt", "mine\\n")
+    subprocess.run(["git", "merge", "-q", "side"])
+    Path({ready!r}).touch()
+    time.sleep(300)
 elif label in ("hang", "locked"):
     sleeper = subprocess.Popen(["sleep", "300"])  # a grandchild that must die with it
     Path({pids!r}).write_text(f"{{os.getpid()}} {{sleeper.pid}}\\n")
@@ -160,13 +175,48 @@ def test_megabytes_of_output_stay_on_disk_and_the_report_keeps_the_tail(run_agen
 
 
 def test_a_rerun_does_not_dispatch_an_agent_whose_work_is_there_unless_forced(run_agent, tmp_path: Path) -> None:
-    run_agent(agent_steps("work")).assert_outcomes(passed=1)
-    again = run_agent(agent_steps("work"), "-v")
+    steps = agent_steps("work", done_when="{files: [agent.txt]}")
+    run_agent(steps).assert_outcomes(passed=1)
+    again = run_agent(steps, "-v")
     again.assert_outcomes(passed=1)
     again.stdout.fnmatch_lines(["*✅ agent (agent) — already satisfied: not dispatched*"])
     assert calls(tmp_path) == ["work"]
-    run_agent(agent_steps("work"), "--waves-force-step", "issue7::agent").assert_outcomes(passed=1)
+    run_agent(steps, "--waves-force-step", "issue7::agent").assert_outcomes(passed=1)
     assert calls(tmp_path) == ["work", "work"]
+
+
+def test_commits_alone_never_count_as_done(run_agent, world: GitWorld, tmp_path: Path) -> None:
+    # the branch has work from before (an integrate, a manual commit); nothing declares the agent's part
+    world.commit(git.Repo(world.path / "wt/issue-7"), {"earlier.txt": "x\n"}, "earlier work")
+    run_agent(agent_steps("work")).assert_outcomes(passed=1)
+    run_agent(agent_steps("work")).assert_outcomes(passed=1)
+    assert calls(tmp_path) == ["work", "work"]
+
+
+def test_a_lock_left_by_an_agent_that_exited_is_not_ours_to_remove(run_agent, world: GitWorld) -> None:
+    run_agent(agent_steps("leaves-lock"))
+    lock = Path(git.Repo(world.path / "wt/issue-7").git_dir) / "index.lock"
+    assert lock.exists()  # nothing was killed: whoever holds it may still be at work
+    lock.unlink()
+
+
+def test_a_merge_an_agent_left_half_done_is_aborted_when_it_is_killed(run_agent, world: GitWorld) -> None:
+    result = run_agent(agent_steps("merging"), timeout=3)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*agent timed out after 3s*", "*aborted the merge it left half done*"])
+    tree = git.Repo(world.path / "wt/issue-7")
+    assert not (Path(tree.git_dir) / "MERGE_HEAD").exists() and tree.git.status("--porcelain") == ""
+    assert tree.head.commit.message.strip() == "agent: c.txt"  # its commits stay; only the merge is undone
+
+
+def test_done_when_runs_with_the_agents_environment_and_masked(
+        run_agent, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_KEY", "sk-agent-0123456789")
+    monkeypatch.setenv("NOT_ALLOWED", "do-not-pass-this")
+    steps = agent_steps("work", done_when="{cmd: 'echo key=$AGENT_KEY not=$NOT_ALLOWED; false'}")
+    run_agent(steps, "--waves-verify").assert_outcomes(failed=1)
+    (log,) = pytester.path.glob(".waves/logs/plan/*/issue7-agent.done_when.log")
+    assert log.read_text() == "key=*** not=\n"
 
 
 def test_done_when_is_the_acceptance_before_and_after(run_agent, world: GitWorld, tmp_path: Path) -> None:

@@ -7,6 +7,10 @@ import pytest
 
 from conftest import GitWorld, issue
 
+# A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
+pytestmark = pytest.mark.usefixtures("planted_token")
+
+
 
 def test_worktree_created_from_remote_branch(world: GitWorld, run_plan) -> None:
     world.push_branch("feature/issue-7", {"doc.md": "# Doc\n"})
@@ -43,7 +47,7 @@ def test_rebase_onto_moved_main(world: GitWorld, run_plan) -> None:
     run_plan(issue("[rebase]"), "-rA").assert_outcomes(passed=1)
 
 
-def test_rebase_conflict_aborts_and_leaves_everything(world: GitWorld, run_plan) -> None:
+def test_rebase_conflict_aborts_and_leaves_everything(world: GitWorld, run_plan, fault) -> None:
     tree = world.worktree("wt/issue-7", "feature/issue-7", {"README.md": "mine\n"})
     world.advance_main({"README.md": "theirs\n"})
     tree.git.fetch("origin")  # so the snapshot already has the fetched ref the step will fetch
@@ -56,10 +60,10 @@ def test_rebase_conflict_aborts_and_leaves_everything(world: GitWorld, run_plan)
         "*conflict: README.md*",
     ])
     assert "Traceback" not in result.stdout.str()
-    assert world.snapshot(tree) == before
+    fault.unchanged(world, tree, before)
 
 
-def test_rebase_refuses_dirty_worktree(world: GitWorld, run_plan) -> None:
+def test_rebase_refuses_dirty_worktree(world: GitWorld, run_plan, fault) -> None:
     tree = world.worktree("wt/issue-7", "feature/issue-7", {"feature.txt": "x\n"})
     world.advance_main({"other.txt": "y\n"})
     (world.path / "wt/issue-7/feature.txt").write_text("uncommitted work\n")
@@ -67,7 +71,7 @@ def test_rebase_refuses_dirty_worktree(world: GitWorld, run_plan) -> None:
     result = run_plan(issue("[rebase]"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*refusing to rebase: the worktree has uncommitted changes*", "*M feature.txt*"])
-    assert world.snapshot(tree) == before
+    fault.unchanged(world, tree, before)
     assert tree.git.stash("list") == ""  # never stashed: refs/stash is shared by all worktrees
 
 
@@ -80,14 +84,14 @@ def test_integrate_dependency_branch(world: GitWorld, run_plan) -> None:
     assert tree.is_ancestor("feature/issue-1", "HEAD")
 
 
-def test_integrate_conflict_aborts(world: GitWorld, run_plan) -> None:
+def test_integrate_conflict_aborts(world: GitWorld, run_plan, fault) -> None:
     world.worktree("wt/issue-1", "feature/issue-1", {"shared.py": "A = 1\n"})
     tree = world.worktree("wt/issue-7", "feature/issue-7", {"shared.py": "A = 2\n"})
     before = world.snapshot(tree)
     result = run_plan(issue("\n    - integrate: feature/issue-1"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*merge onto refs/heads/feature/issue-1 stopped on conflicts*", "*conflict: shared.py*"])
-    assert world.snapshot(tree) == before
+    fault.unchanged(world, tree, before)
 
 
 def test_push_new_then_up_to_date(world: GitWorld, run_plan) -> None:
@@ -106,7 +110,7 @@ def test_push_after_rebase_uses_lease(world: GitWorld, run_plan) -> None:
     assert remote == tree.head.commit.hexsha
 
 
-def test_push_refuses_when_remote_moved(world: GitWorld, run_plan, tmp_path) -> None:
+def test_push_refuses_when_remote_moved(world: GitWorld, run_plan, tmp_path, fault) -> None:
     tree = world.worktree("wt/issue-7", "feature/issue-7", {"f.txt": "1\n"})
     run_plan(issue("[push]")).assert_outcomes(passed=1)
     # a teammate pushes to the same branch; our local branch is rewritten meanwhile
@@ -114,10 +118,12 @@ def test_push_refuses_when_remote_moved(world: GitWorld, run_plan, tmp_path) -> 
     theirs = world.commit(mate, {"mate.txt": "theirs\n"}, "teammate")
     mate.git.push("origin", "feature/issue-7")
     tree.git.commit("--amend", "-q", "-m", "rewritten")
+    before = world.snapshot(tree)
     result = run_plan(issue("[push]"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*moved since it was last fetched*nothing was pushed*"])
     assert world.repo.git.ls_remote("origin", "refs/heads/feature/issue-7").split()[0] == theirs
+    fault.unchanged(world, tree, before)  # our rewritten commit is still there, theirs untouched
 
 
 @pytest.mark.parametrize("steps", ["[rebase]", "[push]", "[integrate: feature/x]"])

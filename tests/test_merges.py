@@ -11,6 +11,10 @@ from conftest import GitWorld
 from pytest_waves.merges import parse_version, require_merge_tree
 from pytest_waves.steps.base import StepFailed
 
+# A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
+pytestmark = pytest.mark.usefixtures("planted_token")
+
+
 SHARED = "".join(f"line {n}\n" for n in range(1, 21))
 
 
@@ -37,7 +41,7 @@ def run(world: GitWorld, run_plan, merges: str = "{}", *args: str, third: str = 
 
 
 def test_disjoint_branches_merge_cleanly_and_the_table_says_so(world: GitWorld, run_plan,
-                                                               pytester: pytest.Pytester) -> None:
+                                                               pytester: pytest.Pytester, fault) -> None:
     world.push_branch("feature/one", {"docs/one.md": "one\n"})
     world.push_branch("feature/two", {"src/two.py": "two = 2\n"})
     before = world.snapshot(world.repo)
@@ -46,7 +50,7 @@ def test_disjoint_branches_merge_cleanly_and_the_table_says_so(world: GitWorld, 
     result.stdout.fnmatch_lines(["*::wave1::checkouts PASSED*", "*::wave1::merge-1-2 PASSED*",
                                  "*::wave1::integration PASSED*",
                                  "wave 1 Design: ✅ wave 1 merges cleanly onto origin/main"])
-    assert world.snapshot(world.repo) == before
+    fault.unchanged(world, world.repo, before)
     assert world.repo.git.stash("list") == ""
     assert "| 1 Design | ✅ passed | wave 1 merges cleanly onto origin/main |" in (
         pytester.path / "report.md").read_text()
@@ -79,7 +83,7 @@ def test_the_same_file_changed_without_conflict_is_a_warning_or_a_failure(world:
                                  "wave 1 Design: ❌ merge-1-2: #1 and #2 both change the same files*"])
 
 
-def test_conflicting_branches_fail_with_the_conflicting_files(world: GitWorld, run_plan) -> None:
+def test_conflicting_branches_fail_with_the_conflicting_files(world: GitWorld, run_plan, fault) -> None:
     world.commit(world.repo, {"shared.txt": SHARED}, "shared file")
     world.repo.git.push("origin", "main")
     world.push_branch("feature/one", {"shared.txt": SHARED.replace("line 5\n", "five by one\n")})
@@ -91,7 +95,7 @@ def test_conflicting_branches_fail_with_the_conflicting_files(world: GitWorld, r
                                  "*conflict: shared.txt*"])
     result.stdout.fnmatch_lines(["*wave 1 does not merge cleanly: #2 conflicts with origin/main + #1*"])
     result.stdout.fnmatch_lines(["wave 1 Design: ❌ merge-1-2: #1 and #2 conflict*"])
-    assert world.snapshot(world.repo) == before  # a trial merge touches no worktree, index or ref
+    fault.unchanged(world, world.repo, before)  # a trial merge touches no worktree, index or ref
 
 
 def test_a_branch_from_a_stale_base_is_reported(world: GitWorld, run_plan) -> None:

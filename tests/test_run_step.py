@@ -11,6 +11,10 @@ import pytest
 
 from conftest import GitWorld
 
+# A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
+pytestmark = pytest.mark.usefixtures("planted_token")
+
+
 REAL_HOME = os.environ.get("HOME", "/root")  # read at import, before the fixture moves HOME
 
 

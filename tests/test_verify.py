@@ -14,6 +14,10 @@ import pytest_waves.forge.github  # noqa: F401  (see test_github_forge.py: befor
 from conftest import GitWorld, plan_text
 from github_fake import TOKEN, FakeGitHub
 
+# A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
+pytestmark = pytest.mark.usefixtures("planted_token")
+
+
 DOC = "# Notes\n\n## Summary\nDone.\n"
 
 # An agent that, if it were ever dispatched in verify mode, would leave a mark.
@@ -68,9 +72,9 @@ waves:
 
 
 def fingerprint(*roots: Path) -> dict[str, str]:
-    """Every file under the roots, .git included, by content: "nothing written" means equal."""
-    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
-            for root in roots for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()}
+    """Every file (by content) and folder under the roots, .git included: "nothing written" means equal."""
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+            for root in roots if root.exists() for path in sorted(root.rglob("*")) if not path.is_symlink()}
 
 
 @pytest.fixture
@@ -173,6 +177,22 @@ def test_verify_of_a_pr_on_github_only_reads(pytester: pytest.Pytester, world: G
         result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines([f"  ✅ pr (pr) — PR #1 is merged ({github.base}/acme/luminaguard/pull/1)"])
         assert github.count("POST", ".") + github.count("PATCH", ".") == writes
+
+
+def test_verify_with_merge_checks_a_comment_and_workers_writes_nothing(world: GitWorld, pytester: pytest.Pytester) -> None:
+    world.worktree("wt/issue-1", "feature/issue-1", {"one.txt": "1\n"})
+    world.worktree("wt/issue-2", "feature/issue-2", {"two.txt": "2\n"})
+    issues = "".join(f"- number: {n}\n  title: T{n}\n  branch: feature/issue-{n}\n  worktree: wt/issue-{n}\n"
+                     "  steps: [worktree]\n" for n in (1, 2))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues, extra="merges: {overlap: warn}\n"))
+    roots = (world.path, world.origin_path, pytester.path / ".waves/forge")
+    before = fingerprint(*roots)
+    result = pytester.runpytest("--waves", "plan.yaml", "--waves-verify", "--waves-comment", "3", "-n", "2", "-rA")
+    assert not list(pytester.path.glob(".pytest_cache/v/waves/*")), "verify recorded outcomes for the gate"
+    result.assert_outcomes(passed=5)  # two steps; checkouts, merge-1-2 and integration (trial merges)
+    result.stdout.fnmatch_lines(["*wave 1 One: ✅ wave 1 merges cleanly onto origin/main*"])
+    assert fingerprint(*roots) == before
+    assert "success metrics posted" not in result.stdout.str()
 
 
 def test_a_third_party_kind_without_a_read_only_check_is_skipped(pytester: pytest.Pytester, world: GitWorld) -> None:

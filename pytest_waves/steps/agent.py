@@ -17,7 +17,7 @@ from pydantic import Field
 
 from .. import masking
 from ..process import run_command
-from .base import StepContext, StepFailed, StepKind, StepOptions
+from .base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
 
 if TYPE_CHECKING:
     import git
@@ -71,35 +71,31 @@ class AgentStep(StepKind[AgentOptions]):
         from .. import gitops
 
         repo = gitops.open_repo(ctx.worktree)
-        if not ctx.force:
-            unmet = self._unmet(options, ctx, repo)
-            if not unmet:
-                return "already satisfied: not dispatched (--waves-force-step to run it again)"
         argv, agent = self._command(options, ctx)
         environment = self._environment(agent)
+        if not ctx.force and not self._unmet(options, ctx, repo, environment):
+            return "already satisfied: not dispatched (--waves-force-step to run it again)"
         before = repo.head.commit.hexsha
-        lock = Path(repo.git_dir) / "index.lock"
-        lock_before = lock.exists()
+        lock_before = (Path(repo.git_dir) / "index.lock").exists()
         timeout = options.timeout or agent.timeout
         log = ctx.log_path()
         ctx.record("log", str(log))
         try:
             result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False)
-        finally:
-            if lock.exists() and not lock_before:
-                # the agent's git died with it (timeout, Ctrl-C): its whole group is gone, so the lock
-                # is stale and would block every later step in this worktree
-                lock.unlink()
+        except KeyboardInterrupt:  # run_command killed the agent's group on the way out
+            self._tidy_after_kill(ctx, lock_before)
+            raise
         ctx.record("exit_code", result.exit_code)
         shown = masking.mask(f"$ {shlex.join(argv)}")
         tail = "\n".join(result.tail())
         if result.timed_out:
+            tidied = self._tidy_after_kill(ctx, lock_before)
             raise StepFailed(f"agent timed out after {timeout:g}s; its process group was killed",
-                             [shown, f"log: {log}"], output=tail)
+                             [shown, *tidied, f"log: {log}"], output=tail)
         if result.exit_code != 0:
             raise StepFailed(f"agent exited with {result.exit_code}", [shown, f"log: {log}"], output=tail)
         repo = gitops.open_repo(ctx.worktree)  # the agent may have switched branches under us
-        problems = self._acceptance(options, ctx, repo, since=before)
+        problems = self._problems(options, ctx, repo, environment, since=before)
         if problems:
             raise StepFailed("the agent finished, but its work is not accepted", [*problems, f"log: {log}"],
                              output=tail)
@@ -109,7 +105,10 @@ class AgentStep(StepKind[AgentOptions]):
     def verify(self, options: AgentOptions, ctx: StepContext) -> str | None:
         from .. import gitops
 
-        unmet = self._unmet(options, ctx, gitops.open_repo(ctx.worktree))
+        if not self._declares_done(options, ctx):
+            raise NotVerifiable("an agent step without deliverables or done_when has nothing to verify")
+        environment = self._environment(self._agent(options, ctx))
+        unmet = self._unmet(options, ctx, gitops.open_repo(ctx.worktree), environment)
         if unmet:
             raise StepFailed("the agent's work is not there (verify mode does not dispatch agents)", unmet)
         return "the agent's work is there"
@@ -135,27 +134,23 @@ class AgentStep(StepKind[AgentOptions]):
     @staticmethod
     def _environment(agent: Agent) -> dict[str, str]:
         environment = {name: os.environ[name] for name in BASE_ENVIRONMENT if name in os.environ}
-        for name in agent.env:
-            if name in os.environ:
-                environment[name] = os.environ[name]
-                masking.register(os.environ[name])
-        return environment
-
-    def _unmet(self, options: AgentOptions, ctx: StepContext, repo: git.Repo) -> list[str]:
-        """Before dispatch: what of the agent's acceptance does not hold yet (empty: already done)."""
-        from .. import gitops
-
-        done_when = options.done_when
-        if not (options.commits or self._files(options, ctx) or (done_when and done_when.cmd)):
-            return ["nothing in the plan shows this agent's work is done"]  # so it always runs
-        repository = ctx.plan.plan.repository
-        return self._acceptance(options, ctx, repo, since=gitops.resolve(repo, f"{repository.remote}/{repository.base}"))
+        return {**environment, **agent_secrets(agent)}
 
     @staticmethod
-    def _files(options: AgentOptions, ctx: StepContext) -> tuple[str, ...]:
-        return options.done_when.files if options.done_when else tuple(ctx.issue.deliverables)
+    def _declares_done(options: AgentOptions, ctx: StepContext) -> bool:
+        """Only files or a command can show that the work is done; commits cannot (a branch has
+        commits from before the agent, and none beyond the base once it is merged)."""
+        done_when = options.done_when
+        return bool(done_when.files or done_when.cmd is not None) if done_when else bool(ctx.issue.deliverables)
 
-    def _acceptance(self, options: AgentOptions, ctx: StepContext, repo: git.Repo, *, since: str | None) -> list[str]:
+    def _unmet(self, options: AgentOptions, ctx: StepContext, repo: git.Repo, environment: dict[str, str]) -> list[str]:
+        """Before dispatch: what shows the work is not done yet (empty: already done)."""
+        if not self._declares_done(options, ctx):
+            return ["nothing in the plan shows this agent's work is done"]  # so it always runs
+        return self._problems(options, ctx, repo, environment, since=None)
+
+    def _problems(self, options: AgentOptions, ctx: StepContext, repo: git.Repo, environment: dict[str, str],
+                  *, since: str | None) -> list[str]:
         """What does not hold of: on its branch, new commits since `since`, clean, files, done_when.cmd."""
         from .. import gitops
 
@@ -170,14 +165,45 @@ class AgentStep(StepKind[AgentOptions]):
             if dirty:
                 problems.append(f"the worktree is not clean: {', '.join(dirty[:5])}"
                                 + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""))
-        problems += [f"{path} is missing" for path in self._files(options, ctx) if not (ctx.worktree / path).exists()]
+        files = options.done_when.files if options.done_when else tuple(ctx.issue.deliverables)
+        problems += [f"{path} is missing" for path in files if not (ctx.worktree / path).exists()]
         command = options.done_when.cmd if options.done_when else None
         if command is not None and not problems:
             log = ctx.log_path().with_suffix(".done_when.log")
-            result = run_command(command, ctx.worktree, None, 600, log)
+            # with the agent's environment: the command may read what the agent may, nothing more
+            result = run_command(command, ctx.worktree, environment, 600, log, inherit=False)
             if result.exit_code != 0:
                 problems.append(f"done_when command exited with {result.exit_code} (log: {log})")
         return problems
+
+    @staticmethod
+    def _tidy_after_kill(ctx: StepContext, lock_before: bool) -> list[str]:
+        """The agent's whole group is dead: what its git left half done in the issue's own worktree
+        (a stale index.lock, a merge or rebase in progress) is undone, so the next run can start."""
+        from .. import gitops
+
+        if ctx.issue.worktree is None:  # the shared checkout: another issue's git may be at work there
+            return []
+        repo = gitops.open_repo(ctx.worktree)
+        notes = []
+        lock = Path(repo.git_dir) / "index.lock"
+        if lock.exists() and not lock_before:
+            lock.unlink()
+            notes.append("removed the index.lock its killed git left")
+        busy = gitops.operation_in_progress(repo)
+        if busy:
+            repo.git.execute(["git", busy, "--abort"])
+            notes.append(f"aborted the {busy} it left half done")
+        return notes
+
+
+def agent_secrets(agent: Agent) -> dict[str, str]:
+    """The variables an agent may see by name, with their values; these are masked from now on
+    (called for every agent when a run starts, on every xdist worker, before any step runs)."""
+    found = {name: os.environ[name] for name in agent.env if name in os.environ}
+    for value in found.values():
+        masking.register(value)
+    return found
 
 
 def _fill(template: str, fields: dict[str, str]) -> str:
