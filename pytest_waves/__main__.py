@@ -1,10 +1,13 @@
-"""`python -m pytest_waves schema`: the plan's JSON Schema, for editors that validate YAML.
-`python -m pytest_waves waves PLAN [--write]`: the waves the dependency graph implies (derive.py)."""
+"""`python -m pytest_waves schema [--report]`: the plan's (or the JSON report's) JSON Schema.
+`python -m pytest_waves waves PLAN [--write]`: the waves the dependency graph implies (derive.py).
+`python -m pytest_waves report JUNIT...`: one table from the JUnit files of several runs (junit_merge.py).
+`python -m pytest_waves workflow PLAN`: the plan as a GitHub Actions workflow (workflow.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from importlib.metadata import entry_points
@@ -47,7 +50,21 @@ def plan_schema() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_waves", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("schema", help="print the plan's JSON Schema")
+    schema = commands.add_parser("schema", help="print the plan's JSON Schema")
+    schema.add_argument("--report", action="store_true", help="the JSON report's schema instead")
+    merged = commands.add_parser("report", help="merge JUnit files of several runs into one table")
+    merged.add_argument("junit", type=Path, nargs="+")
+    merged.add_argument("--plan", type=Path, help="the plan (default: the one the JUnit files name)")
+    merged.add_argument("--repo", help="the checkout, when the plan's repository.path does not exist here")
+    merged.add_argument("--markdown", type=Path, help="write the Markdown report here")
+    merged.add_argument("--json", type=Path, help="write the JSON report here")
+    actions = commands.add_parser("workflow", help="print (or -o write) a GitHub Actions workflow for the plan")
+    actions.add_argument("plan", type=Path)
+    actions.add_argument("-o", "--output", type=Path, help="write it here (e.g. .github/workflows/waves.yml)")
+    actions.add_argument("--python", default="3.11")
+    actions.add_argument("--install", default="pip install pytest-waves", help="the step that installs the plugin")
+    actions.add_argument("--runs-on", default="ubuntu-latest")
+    actions.add_argument("--repo", help="pass --waves-repo REPO in the jobs (e.g. `.`: the checked-out repository)")
     waves = commands.add_parser("waves", help="print (or --write) the waves the dependencies imply")
     waves.add_argument("plan", type=Path)
     waves.add_argument("--write", action="store_true", help="rewrite the plan's waves, keeping its comments")
@@ -55,10 +72,63 @@ def main(argv: list[str] | None = None) -> int:
     waves.add_argument("--no-git", action="store_true", help="ignore the branches; dependencies only")
     args = parser.parse_args(argv)
     if args.command == "schema":
-        json.dump(plan_schema(), sys.stdout, indent=2)
+        from .report_schema import ReportDocument
+
+        document = ReportDocument.model_json_schema(by_alias=True) if args.report else plan_schema()
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    return _waves(args)
+    try:
+        return {"waves": _waves, "report": _report, "workflow": _workflow}[args.command](args)
+    except PlanError as error:
+        print(f"error: invalid wave plan: {error}", file=sys.stderr)
+        return 2
+
+
+def _report(args: argparse.Namespace) -> int:
+    from . import markdown, report
+    from .junit_merge import outcomes_from, plan_files
+    from .masking import mask
+
+    missing = [str(path) for path in args.junit if not path.is_file()]
+    if missing:
+        print(f"error: no such JUnit file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    plans = [args.plan] if args.plan else [Path(p) for p in plan_files(args.junit)]
+    if len(plans) != 1:
+        print("error: say which plan with --plan (the JUnit files name "
+              f"{', '.join(map(str, plans)) or 'none'})", file=sys.stderr)
+        return 2
+    loaded = load_plan(plans[0], _step_kinds(), args.repo)
+    outcomes = outcomes_from(args.junit, loaded)
+    table, merges = report.rows(loaded, outcomes), report.merge_rows(loaded, outcomes)
+    for line in report.terminal_lines(table):
+        print(mask(line))
+    text = mask(markdown.render(loaded, table, merges))
+    if args.markdown:
+        report.write(args.markdown, text)
+    if args.json:
+        report.write(args.json, mask(report.as_json(loaded, table, merges)))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 1 if any(row["status"] == "failed" for row in table) else 0
+
+
+def _workflow(args: argparse.Namespace) -> int:
+    from .workflow import workflow
+
+    loaded = load_plan(args.plan, _step_kinds(), None)
+    text = workflow(loaded, str(args.plan), python=args.python, install=args.install, runs_on=args.runs_on,
+                    repo=args.repo)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}: {len(loaded.order)} issue jobs and a report job")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _step_kinds() -> Mapping[str, Any]:
@@ -84,9 +154,6 @@ def _waves(args: argparse.Namespace) -> int:
         if args.write:
             write(loaded, derived, kinds)
             print(f"wrote {len(derived.waves)} waves into {args.plan}")
-    except PlanError as error:
-        print(f"error: invalid wave plan: {error}", file=sys.stderr)
-        return 2
     except (StepFailed, git.GitCommandError) as error:
         reason = error.summary if isinstance(error, StepFailed) else str(error.stderr).strip() or str(error)
         print(f"error: {reason} (--no-git derives from the dependencies alone)", file=sys.stderr)

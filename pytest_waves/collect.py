@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from .plugin import WavesState
 
 
+OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
+
+
+def bounded_tail(output: str) -> str:
+    """What of a failed step's output travels with its report: the last lines, at most a few KB."""
+    tail = "\n".join(output.splitlines()[-OUTPUT_TAIL_LINES:])
+    return tail[-OUTPUT_TAIL_CHARS:]
+
+
 @cache
 def _mark(name: str) -> pytest.MarkDecorator:
     return getattr(pytest.mark, name)  # looked up once: plans with 10,000 steps add these 20,000 times
@@ -119,6 +128,8 @@ class StepItem(pytest.Item):
             pytest.skip(f"--waves-verify: {exc}")
         except StepFailed as exc:
             ctx.record("failure", exc.summary)  # the table's and the reports' reason for the failure
+            if exc.output.strip():
+                ctx.record("output", bounded_tail(exc.output))
             raise
         finally:
             self.user_properties += ctx.properties

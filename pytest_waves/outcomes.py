@@ -20,6 +20,8 @@ class StepRecord:
     outcome: str = NOT_RUN  # passed, failed, skipped, deferred
     reason: str = ""
     duration: float = 0.0
+    start: float | None = None  # epoch seconds: setup's start and teardown's stop
+    stop: float | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -32,6 +34,7 @@ class IssueOutcome:
     reason: str
     pr: str
     pr_url: str
+    pr_checks: str
     steps: dict[str, StepRecord]
 
 
@@ -61,6 +64,10 @@ class Outcomes:
             return
         record.facts.update(facts)
         record.duration += report.duration
+        start, stop = getattr(report, "start", None), getattr(report, "stop", None)
+        if start is not None and stop is not None:
+            record.start = start if record.start is None else min(record.start, start)
+            record.stop = stop if record.stop is None else max(record.stop, stop)
         if hasattr(report, "wasxfail"):
             record.outcome, record.reason = "deferred", str(report.wasxfail)
         elif report.failed:
@@ -92,5 +99,6 @@ class Outcomes:
             reason = outcomes[0].reason
         pr = next((r.facts for r in outcomes if "pr" in r.facts), {})
         return IssueOutcome(number=number, status=status, passed=passed, total=len(applicable), reason=reason,
-                            pr=str(pr.get("pr", "")), pr_url=str(pr.get("pr_url", "")), steps=records)
+                            pr=str(pr.get("pr", "")), pr_url=str(pr.get("pr_url", "")),
+                            pr_checks=str(pr.get("pr_checks", "")), steps=records)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,6 +236,19 @@ class WavesRun:
     def __init__(self, state: WavesState) -> None:
         self.state = state
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Suite-level facts for JUnit, on the process that writes the XML (xdist's controller too;
+        `record_testsuite_property` would only reach a worker's copy)."""
+        from _pytest.junitxml import xml_key
+
+        xml = session.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        for loaded in self.state.plans.values():
+            xml.add_global_property("waves.plan", loaded.key)
+            xml.add_global_property("waves.project", loaded.plan.project)
+            xml.add_global_property("waves.plan_file", _shown_path(loaded.path, session.config.rootpath))
+
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
         loaded = self.state.plans.get(file_path.resolve())
         if loaded is None:
@@ -277,6 +291,8 @@ class WavesRun:
             rep.outcome = "skipped"
             rep.wasxfail = f"step {item.planned.name} failed; #{item.issue.number} is deferrable"  # type: ignore[attr-defined]
         self.state.gate.observe(item, rep)
+        if rep.when == "call":  # when it ran, for the timeline; JUnit carries it to `report` merges
+            rep.user_properties += [("waves.start", round(rep.start, 3)), ("waves.stop", round(rep.stop, 3))]
         mask_report(rep)  # before the terminal, JUnit or xdist's controller sees it
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -315,9 +331,12 @@ class WavesRun:
                 table = report.rows(loaded, self.state.outcomes)
                 Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
             published = publish(loaded, self.state.outcomes, comment_on=comment_on, forge=self.state.forge(loaded),
                                 markdown=_suffixed(Path(markdown), suffix) if markdown else None,
-                                as_json=_suffixed(Path(as_json), suffix) if as_json else None)
+                                as_json=_suffixed(Path(as_json), suffix) if as_json else None,
+                                per_step=config.option.verbose > 0,
+                                step_summary=Path(summary) if summary and not self.state.dry_run else None)
             self.state.published.append(published)
             if published.failed and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -331,6 +350,10 @@ def _restore_plan_order(items: list[pytest.Item]) -> None:
     ordered = sorted(steps, key=lambda item: item.plan_position)  # type: ignore[attr-defined]
     for n, item in zip(slots, ordered):
         items[n] = item
+
+
+def _shown_path(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _suffixed(path: Path, suffix: str) -> Path:

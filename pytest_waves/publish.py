@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import report
+from . import markdown as markdown_report, report
 from .forge import Forge, ForgeError
 from .loader import LoadedPlan
 from .masking import mask
@@ -28,18 +28,22 @@ class Published:
 
 
 def publish(loaded: LoadedPlan, outcomes: Outcomes, *, markdown: Path | None, as_json: Path | None,
-            comment_on: int | None, forge: Forge) -> Published:
+            comment_on: int | None, forge: Forge, per_step: bool = False, step_summary: Path | None = None) -> Published:
     table = report.rows(loaded, outcomes)
     merges = report.merge_rows(loaded, outcomes)
-    text = mask(report.markdown(loaded, table, merges))
+    text = mask(markdown_report.render(loaded, table, merges, per_step=per_step))
     if markdown is not None:
         report.write(markdown, text)
+    if step_summary is not None:  # GitHub Actions shows this file on the job's page
+        with step_summary.open("a", encoding="utf-8") as summary:
+            summary.write(text + "\n")
     if as_json is not None:
         report.write(as_json, mask(report.as_json(loaded, table, merges)))
     if comment_on is None:
         return Published(loaded, [])
     try:
-        url, what = forge.upsert_comment(comment_on, comment_marker(loaded), f"{comment_marker(loaded)}\n{text}")
+        body = mask(markdown_report.render(loaded, table, merges, with_timeline=False))
+        url, what = forge.upsert_comment(comment_on, comment_marker(loaded), f"{comment_marker(loaded)}\n{body}")
     except ForgeError as exc:
         return Published(loaded, [mask(f"could not comment on #{comment_on}: {exc.summary}"),
                                   *(mask(f"  {detail}") for detail in exc.details)], failed=True)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from datetime import datetime, timezone
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .loader import LoadedPlan, PlannedStep
 from .outcomes import SYMBOLS, Outcomes, StepRecord
+from .report_schema import VERSION as JSON_SCHEMA_VERSION
 
-JSON_SCHEMA_VERSION = 1
 HEADERS = ("Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk")
 
 
@@ -24,7 +25,8 @@ def rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
             "wave": wave.id, "wave_name": wave.name, "issue": number, "title": issue.title,
             "status": outcome.status, "reason": outcome.reason,
             "steps_passed": outcome.passed, "steps_total": outcome.total,
-            "pr": outcome.pr, "pr_url": outcome.pr_url, "criteria": issue.criteria,
+            "pr": outcome.pr, "pr_url": outcome.pr_url, "pr_checks": outcome.pr_checks or None,
+            "criteria": issue.criteria,
             "risk": {"level": issue.risk.level, "mitigation": issue.risk.mitigation},
             "depends_on": loaded.deps[number], "deferrable": issue.deferrable,
             "steps": [_step_row(step, outcome.steps.get(step.name, StepRecord())) for step in loaded.steps[number]],
@@ -33,11 +35,21 @@ def rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
 
 
 def _step_row(step: PlannedStep, record: StepRecord) -> dict[str, Any]:
+    facts = record.facts
     return {"name": step.name, "kind": step.kind.name, "outcome": record.outcome, "reason": record.reason,
-            "duration": round(record.duration, 3), "log": record.facts.get("log")}
+            "duration": round(record.duration, 3), "start": _iso(facts.get("start", record.start)),
+            "end": _iso(facts.get("stop", record.stop)), "command": facts.get("command"),
+            "exit_code": facts.get("exit_code"), "pr_url": facts.get("pr_url"), "log": facts.get("log"),
+            "output": facts.get("output")}
 
 
-def _cells(row: dict[str, Any]) -> tuple[str, ...]:
+def _iso(epoch: object) -> str | None:
+    if epoch in (None, ""):
+        return None
+    return datetime.fromtimestamp(float(epoch), timezone.utc).isoformat(timespec="milliseconds")  # type: ignore[arg-type]
+
+
+def cells(row: dict[str, Any]) -> tuple[str, ...]:
     status = f"{SYMBOLS[row['status']]} {row['status']}"
     if row["reason"] and row["status"] != "passed":
         status += f" ({row['reason']})"
@@ -52,10 +64,10 @@ def _width(text: str) -> int:
 
 
 def terminal_lines(table: list[dict[str, Any]]) -> list[str]:
-    cells = [HEADERS, *(_cells(row) for row in table)]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(HEADERS))]
+    grid = [HEADERS, *(cells(row) for row in table)]
+    widths = [max(_width(row[i]) for row in grid) for i in range(len(HEADERS))]
     lines = []
-    for index, row in enumerate(cells):
+    for index, row in enumerate(grid):
         lines.append("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
@@ -100,27 +112,6 @@ def merge_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
 
 def merge_lines(merges: list[dict[str, Any]]) -> list[str]:
     return [f"wave {row['wave']} {row['name']}: {SYMBOLS[row['status']]} {row['summary']}" for row in merges]
-
-
-def markdown(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = ()) -> str:
-    def escape(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    out = [f"## Success metrics — {escape(loaded.plan.project)}", "",
-           "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    for row in table:
-        cells = list(_cells(row))
-        if row["pr_url"]:
-            cells[4] = f"[{cells[4]}]({row['pr_url']})"
-        out.append("| " + " | ".join(escape(cell) for cell in cells) + " |")
-    if merges:
-        out += ["", "### Merges", "", "| Wave | Status | Checks |", "|---|---|---|"]
-        out += [f"| {row['wave']} {escape(row['name'])} | {SYMBOLS[row['status']]} {row['status']} | "
-                f"{escape(row['summary'])} |" for row in merges]
-    out += ["", "### Risks", "", "| Wave | Issue | Risk | Mitigation |", "|---|---|---|---|"]
-    out += [f"| {row['wave']} | #{row['issue']} | {row['risk']['level']} | {escape(row['risk']['mitigation']) or '—'} |"
-            for row in table]
-    return "\n".join(out) + "\n"
 
 
 def as_json(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = ()) -> str:

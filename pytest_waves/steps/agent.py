@@ -86,6 +86,7 @@ class AgentStep(StepKind[AgentOptions]):
             self._tidy_after_kill(ctx, lock_before)
             raise
         ctx.record("exit_code", result.exit_code)
+        ctx.record("command", shlex.join(argv))
         shown = masking.mask(f"$ {shlex.join(argv)}")
         tail = "\n".join(result.tail())
         if result.timed_out:

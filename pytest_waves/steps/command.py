@@ -76,6 +76,7 @@ class Run(StepKind[RunOptions]):
         result = run_command(options.cmd, cwd, options.env, options.timeout, log)
         ctx.record("log", str(log))
         ctx.record("exit_code", result.exit_code)
+        ctx.record("command", _shown(options.cmd))
         shown = f"$ {_shown(options.cmd)}"
         if result.timed_out:
             raise StepFailed(f"timed out after {options.timeout:g}s; the process group was killed",

@@ -1,0 +1,103 @@
+"""`python -m pytest_waves report JUNIT...`: one success-metrics table from the JUnit files of several
+runs (a CI job per issue, or several local runs), as the terminal table, Markdown and JSON.
+
+Every step's testcase carries its plan, wave, issue, step and facts as properties, so the steps'
+reports can be rebuilt and folded exactly as a single run folds them (outcomes.py). When an issue
+ran in several files, the newest file's testcases count. An issue whose job never ran because a
+dependency failed (GitHub Actions skips it) is shown as blocked by that dependency.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from .loader import LoadedPlan
+from .outcomes import BLOCKED, FAILED, Outcomes
+
+NUMERIC = {"waves.exit_code": int, "waves.start": float, "waves.stop": float}
+
+
+def plan_files(paths: Iterable[Path]) -> list[str]:
+    """The plans the JUnit files say they ran (testsuite property `waves.plan_file`)."""
+    found: list[str] = []
+    for path in paths:
+        for prop in ET.parse(path).getroot().iter("property"):
+            if prop.get("name") == "waves.plan_file" and prop.get("value") not in found:
+                found.append(str(prop.get("value")))
+    return found
+
+
+def outcomes_from(paths: Iterable[Path], loaded: LoadedPlan) -> Outcomes:
+    latest: dict[tuple[str, str], tuple[str, ET.Element]] = {}  # (issue, step) → (file's timestamp, testcase)
+    for path in paths:
+        root = ET.parse(path).getroot()
+        suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+        for suite in suites:
+            stamp = suite.get("timestamp") or datetime.fromtimestamp(path.stat().st_mtime).isoformat()
+            for case in suite.iter("testcase"):
+                props = _properties(case)
+                if props.get("waves.plan") != loaded.key or "waves.issue" not in props:
+                    continue  # another plan's step, a merge check, or not ours
+                key = (props["waves.issue"], props.get("waves.step", ""))
+                if key not in latest or latest[key][0] <= stamp:
+                    latest[key] = (stamp, case)
+    outcomes = Outcomes()
+    for _, case in latest.values():
+        outcomes.add(_report(case))
+    _blocked_by_skipped_jobs(outcomes, loaded)
+    return outcomes
+
+
+def _properties(case: ET.Element) -> dict[str, str]:
+    holder = case.find("properties")
+    return {} if holder is None else {str(p.get("name")): str(p.get("value")) for p in holder.iter("property")}
+
+
+def _report(case: ET.Element) -> pytest.TestReport:
+    values: list[tuple[str, object]] = []
+    for name, value in _properties(case).items():
+        convert = NUMERIC.get(name)
+        values.append((name, None if value == "None" else convert(value) if convert else value))
+    location = (str(case.get("file", "")), int(case.get("line", 0)), str(case.get("name", "")))
+    nodeid = f"{case.get('classname', '')}::{case.get('name', '')}"
+    duration = float(case.get("time", 0))
+    failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
+    if error is not None:
+        return pytest.TestReport(nodeid, location, {}, "failed", error.get("message", ""), "setup",
+                                 duration=duration, user_properties=values)
+    if failure is not None:
+        return pytest.TestReport(nodeid, location, {}, "failed", failure.get("message", ""), "call",
+                                 duration=duration, user_properties=values)
+    if skipped is not None:
+        message = str(skipped.get("message", ""))
+        if skipped.get("type") == "pytest.xfail":  # a deferrable issue's failure
+            return pytest.TestReport(nodeid, location, {}, "skipped", None, "call", duration=duration,
+                                     user_properties=values, wasxfail=message)
+        return pytest.TestReport(nodeid, location, {}, "skipped", (location[0], location[1], message), "setup",
+                                 duration=duration, user_properties=values)
+    return pytest.TestReport(nodeid, location, {}, "passed", None, "call", duration=duration,
+                             user_properties=values)
+
+
+def _blocked_by_skipped_jobs(outcomes: Outcomes, loaded: LoadedPlan) -> None:
+    """An issue with no report at all whose dependency failed (or was blocked) is blocked, as the
+    gate would have said in a single run."""
+    for number in loaded.order:
+        if outcomes.steps.get((loaded.key, number)):
+            continue
+        for dep in loaded.deps[number]:
+            status = outcomes.issue(loaded, dep).status
+            if status in (FAILED, BLOCKED) and loaded.steps[number]:
+                step = loaded.steps[number][0]
+                reason = f"blocked by #{dep} (its job {status})"
+                props: list[tuple[str, object]] = [("waves.plan", loaded.key), ("waves.issue", number),
+                                                   ("waves.step", step.name)]
+                outcomes.add(pytest.TestReport(f"issue{number}::{step.name}", (str(loaded.path), 0, ""), {},
+                                               "skipped", (str(loaded.path), 0, reason), "setup",
+                                               user_properties=props))
+                break

@@ -1,0 +1,102 @@
+"""The Markdown report: the success-metrics table, merges, risks, a Mermaid timeline of the real run
+that GitHub renders in a PR comment or job summary, and each failed step's command and last lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .loader import LoadedPlan
+from .outcomes import SYMBOLS
+from .report import HEADERS, cells
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = (),
+           *, per_step: bool = False, with_timeline: bool = True) -> str:
+    """The report; without the timeline it changes only when results do (the tracking comment)."""
+    out = [f"## Success metrics — {_escape(loaded.plan.project)}", "",
+           "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    for row in table:
+        shown = list(cells(row))
+        if row["pr_url"]:
+            shown[4] = f"[{shown[4]}]({row['pr_url']})"
+        out.append("| " + " | ".join(_escape(cell) for cell in shown) + " |")
+    if merges:
+        out += ["", "### Merges", "", "| Wave | Status | Checks |", "|---|---|---|"]
+        out += [f"| {row['wave']} {_escape(row['name'])} | {SYMBOLS[row['status']]} {row['status']} | "
+                f"{_escape(row['summary'])} |" for row in merges]
+    out += ["", "### Risks", "", "| Wave | Issue | Risk | Mitigation |", "|---|---|---|---|"]
+    out += [f"| {row['wave']} | #{row['issue']} | {row['risk']['level']} | {_escape(row['risk']['mitigation']) or '—'} |"
+            for row in table]
+    if with_timeline:
+        out += timeline(loaded, table, per_step=per_step)
+    out += failed_steps(table)
+    return "\n".join(out) + "\n"
+
+
+def _label(text: str) -> str:
+    """Mermaid gantt task names may not hold `:` or `;`, and `#` starts an entity there."""
+    return re.sub(r"[:;#]", " ", text).strip()
+
+
+def _millis(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def timeline(loaded: LoadedPlan, table: list[dict[str, Any]], *, per_step: bool) -> list[str]:
+    """A Mermaid gantt block of the real run: a bar per issue (per step with -v), failed ones marked."""
+    bars: list[tuple[str, list[str]]] = []  # (section, lines)
+    for row in table:
+        ran = [step for step in row["steps"] if step["start"] and step["end"]]
+        if not ran:
+            continue  # blocked, deselected or dry run: nothing ran, no bar
+        if per_step:
+            lines = [_bar(f"{step['name']}", step["outcome"] == "failed", f"s{row['issue']}_{n}",
+                          step["start"], step["end"]) for n, step in enumerate(ran)]
+            bars.append((f"{row['issue']} {row['title']}", lines))
+        else:
+            failed = row["status"] == "failed"
+            line = _bar(f"{row['issue']} {row['title']}", failed, f"i{row['issue']}", ran[0]["start"],
+                        max(step["end"] for step in ran))
+            section = f"Wave {row['wave']} {row['wave_name']}".strip()
+            if bars and bars[-1][0] == section:
+                bars[-1][1].append(line)
+            else:
+                bars.append((section, [line]))
+    if not bars:
+        return []
+    out = ["", "### Timeline", "", "```mermaid", "gantt",
+           f"    title {_label(loaded.plan.project)} run", "    dateFormat x", "    axisFormat %H:%M:%S"]
+    for section, lines in bars:
+        out += [f"    section {_label(section)}", *lines]
+    return [*out, "```"]
+
+
+def _bar(name: str, failed: bool, ident: str, start: str, end: str) -> str:
+    begin, finish = _millis(start), _millis(end)
+    tags = "crit, " if failed else "done, "
+    return f"    {_label(name)} :{tags}{ident}, {begin}, {max(finish, begin + 1)}"
+
+
+def failed_steps(table: list[dict[str, Any]]) -> list[str]:
+    """Each failed step: why, its command, and the last lines of its output (bounded at the source)."""
+    out: list[str] = []
+    for row in table:
+        for step in row["steps"]:
+            if step["outcome"] != "failed":
+                continue
+            out += ["", f"#### #{row['issue']} {_escape(row['title'])} — step `{step['name']}` ({step['kind']})", "",
+                    f"{step['reason'] or 'failed'}"]
+            if step["command"]:
+                out += ["", f"`$ {step['command']}`" + (f" → exit {step['exit_code']}" if step["exit_code"] is not None else "")]
+            if step["output"]:
+                out += ["", "```text", *step["output"].replace("```", "ʼʼʼ").splitlines(), "```"]
+            if step["log"]:
+                out += ["", f"log: `{step['log']}`"]
+    return ["", "### Failed steps", *out] if out else []

@@ -1,0 +1,79 @@
+"""The JSON report's schema (`--waves-json`, `python -m pytest_waves report`), versioned.
+
+The report is written from plain rows; these models describe it, validate it in the tests, and give
+`python -m pytest_waves schema --report`. Version 2 added per-step start/end, command, exit code,
+PR URL and output tail, and the PR's checks per issue.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+VERSION = 2
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StepResult(_Strict):
+    name: str
+    kind: str
+    outcome: Literal["passed", "failed", "skipped", "deferred", "not run"]
+    reason: str = Field(description="a failure's summary, a skip's reason, or a passing step's note")
+    duration: float = Field(description="seconds, setup and teardown included")
+    start: str | None = Field(description="ISO 8601, UTC; null when it did not run")
+    end: str | None
+    command: str | None = Field(description="run and agent steps: the command as run (secrets masked)")
+    exit_code: int | None
+    pr_url: str | None
+    log: str | None = Field(description="the step's full output, on disk")
+    output: str | None = Field(description="a failed step's last lines (at most 20 lines, 4000 characters)")
+
+
+class Risk(_Strict):
+    level: str
+    mitigation: str
+
+
+class IssueResult(_Strict):
+    wave: int | str
+    wave_name: str
+    issue: int
+    title: str
+    status: Literal["passed", "failed", "blocked", "deferred", "not run"]
+    reason: str
+    steps_passed: int
+    steps_total: int
+    pr: str = Field(description='the table\'s PR cell, e.g. "#12 open ✅"; empty without a PR')
+    pr_url: str
+    pr_checks: Literal["none", "pending", "success", "failure"] | None
+    criteria: str
+    risk: Risk
+    depends_on: list[int]
+    deferrable: bool
+    steps: list[StepResult]
+
+
+class CheckResult(_Strict):
+    outcome: str
+    reason: str
+
+
+class MergeResult(_Strict):
+    wave: int | str
+    name: str
+    status: Literal["passed", "failed", "blocked"]
+    summary: str
+    checks: dict[str, CheckResult]
+
+
+class ReportDocument(_Strict):
+    schema_: Literal["pytest-waves/report"] = Field(alias="schema")
+    version: Literal[2]
+    plan: str
+    project: str
+    issues: list[IssueResult]
+    merges: list[MergeResult]

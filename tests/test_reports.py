@@ -1,0 +1,215 @@
+"""Reports for people and CI: Markdown with a Mermaid timeline, the GitHub step summary, the versioned
+JSON report, JUnit properties under xdist, JUnit merges of split runs, and the generated workflow."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import GitWorld, plan_text
+from pytest_waves.report_schema import ReportDocument
+
+PLANS = Path(__file__).resolve().parents[1] / "plans"
+
+# Three issues of run steps in the checkout itself: #2 needs #1, #3 fails with some output.
+ISSUES = """
+waves:
+  - id: 1
+    name: Build
+    issues:
+      - number: 1
+        title: Base
+        branch: feature/issue-1
+        risk: {level: medium, mitigation: "pair on it"}
+        steps:
+          - run: {cmd: "echo base ready", allow_empty: true}
+      - number: 3
+        title: Broken
+        branch: feature/issue-3
+        steps:
+          - name: tests
+            run: {cmd: "for n in 1 2 3; do echo line $n; done; echo LAST; exit 3"}
+  - id: 2
+    name: Ship
+    issues:
+      - number: 2
+        title: On top
+        branch: feature/issue-2
+        depends_on: [1]
+        steps:
+          - run: {cmd: "echo shipped", allow_empty: true}
+          - name: check
+            run: {cmd: "true", allow_empty: true}
+"""
+
+
+@pytest.fixture
+def plan(pytester: pytest.Pytester, world: GitWorld) -> Path:
+    path = pytester.path / "plan.yaml"
+    path.write_text(plan_text(world, ISSUES))
+    return path
+
+
+def _millis(text: str) -> list[tuple[str, str, int, int]]:
+    """Gantt bars: (name, tags, start ms, end ms)."""
+    return [(m[1].strip(), m[2], int(m[3]), int(m[4]))
+            for m in re.finditer(r"^    (.+?) :(done|crit), \w+, (\d+), (\d+)$", text, re.M)]
+
+
+def test_markdown_has_the_table_risks_a_timeline_and_the_failed_steps(plan: Path, pytester: pytest.Pytester) -> None:
+    began = time.time() * 1000
+    pytester.runpytest("--waves", "plan.yaml", "--waves-report=out/report.md").assert_outcomes(passed=3, failed=1)
+    ended = time.time() * 1000
+    text = (pytester.path / "out/report.md").read_text()
+    assert "| 1 | #1 | Base | 1/1 | — | ✅ passed | — | medium |" in text
+    assert "| 1 | #1 | medium | pair on it |" in text  # the risk table
+    assert "```mermaid\ngantt\n    title demo run\n    dateFormat x\n" in text
+    assert "    section Wave 1 Build\n" in text and "    section Wave 2 Ship\n" in text
+    bars = _millis(text)
+    assert [(name, tags) for name, tags, _, _ in bars] == [("1 Base", "done"), ("3 Broken", "crit"), ("2 On top", "done")]
+    assert all(began <= start <= end <= ended for _, _, start, end in bars)
+    on_top = next(b for b in bars if b[0] == "2 On top")
+    base = next(b for b in bars if b[0] == "1 Base")
+    assert on_top[2] >= base[3]  # #2 started after #1 ended: the timeline is the real run
+    failed = text.split("### Failed steps")[1]
+    assert "#### #3 Broken — step `tests` (run)" in failed
+    assert "exit code 3, expected exit code 0" in failed
+    assert '`$ for n in 1 2 3; do echo line $n; done; echo LAST; exit 3` → exit 3' in failed
+    assert "```text\nline 1\nline 2\nline 3\nLAST\n```" in failed
+
+
+def test_with_v_the_timeline_has_a_bar_per_step(plan: Path, pytester: pytest.Pytester) -> None:
+    pytester.runpytest("--waves", "plan.yaml", "--waves-report=r.md", "-v")
+    text = (pytester.path / "r.md").read_text()
+    assert "    section 2 On top\n" in text
+    assert [(name, tags) for name, tags, _, _ in _millis(text)] == [
+        ("run", "done"), ("tests", "crit"), ("run", "done"), ("check", "done")]
+
+
+def test_the_github_step_summary_gets_the_same_markdown(plan: Path, pytester: pytest.Pytester,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = pytester.path / "summary.md"
+    summary.write_text("earlier step's summary\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    pytester.runpytest("--waves", "plan.yaml", "--waves-report=r.md")
+    assert summary.read_text() == "earlier step's summary\n" + (pytester.path / "r.md").read_text() + "\n"
+    pytester.runpytest("--waves", "plan.yaml", "--waves-dry-run")  # a dry run reports nothing there
+    assert summary.read_text().count("## Success metrics") == 1
+
+
+def test_the_json_report_follows_its_versioned_schema(plan: Path, pytester: pytest.Pytester) -> None:
+    pytester.runpytest("--waves", "plan.yaml", "--waves-json=r.json")
+    document = ReportDocument.model_validate_json((pytester.path / "r.json").read_text())
+    assert document.version == 2
+    broken = next(i for i in document.issues if i.issue == 3)
+    step = broken.steps[0]
+    assert (step.outcome, step.exit_code, step.command) == ("failed", 3, "for n in 1 2 3; do echo line $n; done; echo LAST; exit 3")
+    assert step.output == "line 1\nline 2\nline 3\nLAST" and step.log and Path(step.log).is_file()
+    assert step.start and step.end and step.start <= step.end and step.start.endswith("+00:00")
+    blocked_free = next(i for i in document.issues if i.issue == 2)
+    assert [s.outcome for s in blocked_free.steps] == ["passed", "passed"] and blocked_free.steps[1].exit_code == 0
+    schema = subprocess.run([sys.executable, "-m", "pytest_waves", "schema", "--report"], capture_output=True,
+                            text=True, check=True).stdout
+    assert json.loads(schema)["properties"]["version"] == {"const": 2, "title": "Version", "type": "integer"}
+
+
+def test_junit_carries_step_and_suite_properties_under_xdist(world: GitWorld, pytester: pytest.Pytester) -> None:
+    world.worktree("wt/issue-7", "feature/issue-7", {"seven.txt": "7\n"})
+    issues = ISSUES.replace("      - number: 3\n", "      - number: 7\n        branch: feature/issue-7\n"
+                            "        worktree: wt/issue-7\n        title: Seven\n        steps: [push, pr]\n"
+                            "      - number: 3\n", 1)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    pytester.runpytest("--waves", "plan.yaml", "-n", "2", "--junitxml=j.xml").assert_outcomes(passed=5, failed=1)
+    root = ET.parse(pytester.path / "j.xml").getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    suite_props = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    assert suite_props == {"waves.plan": "plan", "waves.project": "demo", "waves.plan_file": "plan.yaml"}
+    cases = {(case.get("classname"), case.get("name")): {p.get("name"): p.get("value") for p in case.iter("property")}
+             for case in root.iter("testcase")}
+    assert len(cases) == 6
+    for props in cases.values():
+        assert {"waves.plan", "waves.wave", "waves.issue", "waves.step", "waves.kind"} <= set(props)
+    pr = cases[("plan.yaml.wave1.issue7", "pr")]
+    assert pr["waves.pr_url"] == "local://demo/pull/1" and pr["waves.wave"] == "1" and pr["waves.kind"] == "pr"
+
+
+def _run_module(pytester: pytest.Pytester, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest_waves", *args], cwd=pytester.path, capture_output=True,
+                          text=True)
+
+
+def _comparable(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows without what differs between any two runs: times, durations and log paths."""
+    rows = json.loads(json.dumps(document["issues"]))
+    for row in rows:
+        for step in row["steps"]:
+            for key in ("duration", "start", "end", "log"):
+                step.pop(key)
+    return rows
+
+
+def test_merging_the_junit_of_split_runs_gives_the_single_runs_report(plan: Path, pytester: pytest.Pytester) -> None:
+    pytester.runpytest("--waves", "plan.yaml", "--waves-json=single.json", "--junitxml=all.xml")
+    for n in (1, 3, 2):  # one CI job per issue, dependencies first, as `needs:` orders them
+        pytester.runpytest("--waves", "plan.yaml", "-m", f"issue{n}", "--ignore-unknown-dependency",
+                           "-p", "no:cacheprovider", f"--junitxml=junit/issue{n}.xml")
+    merged = _run_module(pytester, "report", "junit/issue1.xml", "junit/issue2.xml", "junit/issue3.xml",
+                         "--json", "merged.json", "--markdown", "merged.md")
+    assert merged.returncode == 1, merged.stderr  # #3 failed
+    assert re.search(r"^1\s+#3\s+Broken\s+0/1\s+—\s+❌ failed \(step tests failed\)", merged.stdout, re.M), merged.stdout
+    single = json.loads((pytester.path / "single.json").read_text())
+    split = json.loads((pytester.path / "merged.json").read_text())
+    assert _comparable(split) == _comparable(single)
+    assert "```mermaid" in (pytester.path / "merged.md").read_text()
+    whole = _run_module(pytester, "report", "all.xml", "--json", "whole.json")
+    assert _comparable(json.loads((pytester.path / "whole.json").read_text())) == _comparable(single)
+
+
+def test_an_issue_whose_job_was_skipped_shows_as_blocked(plan: Path, pytester: pytest.Pytester) -> None:
+    # #1 fails in its job, so Actions never runs #2's job: there is no JUnit file for #2
+    plan.write_text(plan.read_text().replace('cmd: "echo base ready"', 'cmd: "exit 1"'))
+    pytester.runpytest("--waves", "plan.yaml", "-m", "issue1", "--junitxml=junit/issue1.xml")
+    result = _run_module(pytester, "report", "junit/issue1.xml", "--json", "r.json")
+    rows = {row["issue"]: row for row in json.loads((pytester.path / "r.json").read_text())["issues"]}
+    assert (rows[1]["status"], rows[2]["status"], rows[3]["status"]) == ("failed", "blocked", "not run")
+    assert rows[2]["reason"] == "blocked by #1 (its job failed)"
+    assert "⏸ blocked (blocked by #1 (its job failed))" in result.stdout
+
+
+def test_report_needs_files_and_a_plan(pytester: pytest.Pytester) -> None:
+    missing = _run_module(pytester, "report", "nope.xml")
+    assert missing.returncode == 2 and "no such JUnit file: nope.xml" in missing.stderr
+    pytester.path.joinpath("other.xml").write_text("<testsuites><testsuite name='x'/></testsuites>")
+    unnamed = _run_module(pytester, "report", "other.xml")
+    assert unnamed.returncode == 2 and "say which plan with --plan" in unnamed.stderr
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None, reason="pip install -e '.[test]' installs actionlint")
+def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(pytester: pytest.Pytester) -> None:
+    shutil.copy(PLANS / "luminaguard.yaml", pytester.path / "luminaguard.yaml")
+    out = pytester.path / ".github/workflows/waves.yml"
+    made = _run_module(pytester, "workflow", "luminaguard.yaml", "--repo", ".", "-o", str(out))
+    assert made.returncode == 0, made.stderr
+    lint = subprocess.run(["actionlint", str(out)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    jobs = yaml.safe_load(out.read_text())["jobs"]
+    assert list(jobs) == ["issue152", "issue154", "issue155", "report"]
+    assert "needs" not in jobs["issue152"] and jobs["issue155"]["needs"] == ["issue154"]
+    assert jobs["report"]["needs"] == ["issue152", "issue154", "issue155"] and jobs["report"]["if"] == "always()"
+    run155 = jobs["issue155"]["steps"][3]["run"]
+    assert run155 == ("pytest --waves luminaguard.yaml --waves-repo . -m issue155 --ignore-unknown-dependency "
+                      "--junitxml=junit/issue155.xml")
+    # the check can fail: a job that needs a job that does not exist
+    out.write_text(out.read_text().replace("- issue154\n", "- issue999\n", 1))
+    assert subprocess.run(["actionlint", str(out)], capture_output=True, text=True).returncode != 0
