@@ -3,7 +3,9 @@ PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,24 @@ if TYPE_CHECKING:
 
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
+LIVE_LINE_CHARS = 200
+
+
+def live_output(config: pytest.Config) -> Callable[[str], None] | None:
+    """With -v (and not on an xdist worker, whose output nobody sees), a long step shows that it is
+    alive: each line of its output as it comes, under the step's name, past pytest's capture."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if config.option.verbose <= 0 or terminal is None or hasattr(config, "workerinput"):
+        return None
+    lock = threading.Lock()  # the reader thread writes while the main thread waits
+
+    def show(line: str) -> None:
+        shown = line if len(line) <= LIVE_LINE_CHARS else line[:LIVE_LINE_CHARS] + " …"
+        with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            terminal.write_line(f"    | {shown}")
+
+    return show
 
 
 def bounded_tail(output: str) -> str:
@@ -111,7 +131,8 @@ class StepItem(pytest.Item):
         state = self.state
         return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
                            forge=state.forge(self.loaded), log_dir=state.log_dir(self.loaded),
-                           force=state.is_forced(self.issue.number, self.planned.name))
+                           force=state.is_forced(self.issue.number, self.planned.name),
+                           on_output=live_output(self.config))
 
     def describe(self) -> str:
         try:

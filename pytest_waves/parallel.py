@@ -42,7 +42,8 @@ class Controller:
     """Registered on the xdist controller when a plan runs with `-n N`."""
 
     def __init__(self, state: WavesState, config: pytest.Config) -> None:
-        self.state = state
+        self.state, self.config = state, config
+        self.scheduler: WavesScheduling | None = None
         self.nodeids = NodeIds(state.plans.values(), config.rootpath)
         self.ledger = Ledger.create()
         self.maxfail = int(config.getoption("maxfail") or 0)
@@ -56,7 +57,27 @@ class Controller:
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Producer) -> WavesScheduling:
         from .scheduler import WavesScheduling
 
-        return WavesScheduling(config, self.nodeids, log)
+        self.scheduler = WavesScheduling(config, self.nodeids, log)
+        return self.scheduler
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        """With -v, say when an issue starts and on which worker: which issues run where, now."""
+        scheduler, terminal = self.scheduler, self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.config.option.verbose <= 0 or scheduler is None or scheduler.collection is None or terminal is None:
+            return
+        started = scheduler.started(nodeid)
+        if started is not None:
+            worker, unit = started
+            terminal.write_line(f"[{worker}] ▶ {self._label(unit)}")
+
+    def _label(self, unit: str) -> str:
+        """`plan::issue155` → `#155 Implement macOS VM Backend (wave 3)`."""
+        key, _, issue = unit.rpartition("::issue")
+        for loaded in self.state.plans.values():
+            if loaded.key == key and issue.isdigit() and int(issue) in loaded.steps:
+                wave, found = loaded.issue(int(issue))
+                return f"#{issue} {found.title} (wave {wave.id})"
+        return unit
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: WorkerController) -> None:

@@ -1,5 +1,6 @@
 """Run a command the way a checklist means it: its own process group, a timeout that kills the
-whole group, and output spooled to disk so a step printing gigabytes cannot exhaust memory."""
+whole group, and output streamed to disk line by line (masked on the way), so a step printing
+gigabytes cannot exhaust memory and no secret reaches the log even for a moment."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .masking import mask
 
@@ -50,8 +53,12 @@ def to_argv(cmd: str | Sequence[str]) -> list[str]:
 
 
 def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
-                timeout: float, log: Path, *, inherit: bool = True) -> CommandResult:
-    """Run it; `env` adds to this process's environment, or is the whole of it when not `inherit`."""
+                timeout: float, log: Path, *, inherit: bool = True,
+                on_line: Callable[[str], None] | None = None) -> CommandResult:
+    """Run it; `env` adds to this process's environment, or is the whole of it when not `inherit`.
+
+    Output is read line by line as it comes: masked, written to `log` (never held in memory), and
+    passed to `on_line` (the terminal's live view with -v)."""
     if isinstance(cmd, str):
         cmd = cmd.replace("{python}", shlex.quote(sys.executable))
     argv = to_argv(cmd)
@@ -60,7 +67,10 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
     started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        assert process.stdout is not None
+        reader = threading.Thread(target=_copy_lines, args=(process.stdout, out, on_line), daemon=True)
+        reader.start()
         timed_out = False
         try:
             process.wait(timeout=timeout)
@@ -70,25 +80,22 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
         finally:
             if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
                 _kill_group(process)
-            mask_file(log)
+            # the pipe closes when the group is gone; a process that left the group may hold it open
+            reader.join(timeout=KILL_GRACE_SECONDS)
     return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
                          timed_out=timed_out, duration=time.monotonic() - started, log=log)
 
 
-def mask_file(path: Path) -> None:
-    """Rewrite a log with secrets masked, line by line (bounded memory); untouched when it holds none."""
-    masked_path = path.with_name(path.name + ".masked")
-    changed = False
-    with path.open("rb") as source, masked_path.open("wb") as target:
-        for raw in source:
-            text = raw.decode("utf-8", errors="surrogateescape")
-            masked = mask(text)
-            changed |= masked != text
-            target.write(masked.encode("utf-8", errors="surrogateescape"))
-    if changed:
-        os.replace(masked_path, path)
-    else:
-        masked_path.unlink()
+def _copy_lines(source: IO[bytes], log: IO[bytes], on_line: Callable[[str], None] | None) -> None:
+    for raw in source:
+        text = mask(raw.decode("utf-8", errors="surrogateescape"))
+        log.write(text.encode("utf-8", errors="surrogateescape"))
+        if on_line is not None:
+            try:
+                on_line(text.rstrip("\r\n").encode("utf-8", errors="replace").decode("utf-8"))
+            except Exception:  # a broken terminal must not stop the output from reaching the log
+                on_line = None
+    source.close()
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

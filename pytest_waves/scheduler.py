@@ -95,6 +95,7 @@ class WavesScheduling(LoadScheduling):
         self.unit_of: dict[int, Unit] = {}  # item index → the unit it was planned in
         self.done: set[int] = set()
         self.holder: dict[int, WorkerController] = {}  # item index → the worker it was sent to
+        self._position: dict[str, int] = {}  # node id → item index
 
     # -- xdist's Scheduling protocol (nodes and the collection check come from LoadScheduling)
 
@@ -121,6 +122,7 @@ class WavesScheduling(LoadScheduling):
             self.collection = collection
             units = build_units(collection, self.nodeids)
             self.unit_of = {index: unit for unit in units for index in unit.indices}
+            self._position = {nodeid: index for index, nodeid in enumerate(collection)}
             self.unscheduled.extend(units)
         self._dispatch()
 
@@ -209,6 +211,15 @@ class WavesScheduling(LoadScheduling):
                 if best is None or rank < best:
                     best, chosen = rank, unit
         return chosen
+
+    def started(self, nodeid: str) -> tuple[str, str] | None:
+        """(worker id, unit key) when `nodeid` is the first item of its unit, which has just begun."""
+        assert self.collection is not None
+        index = self._position.get(nodeid)
+        if index is None or index not in self.unit_of or self.unit_of[index].indices[0] != index:
+            return None
+        node = self.holder.get(index)
+        return (node.gateway.id, self.unit_of[index].key) if node is not None else None
 
     def _send(self, node: WorkerController, unit: Unit) -> None:
         self.unscheduled.remove(unit)

@@ -213,3 +213,31 @@ def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(p
     # the check can fail: a job that needs a job that does not exist
     out.write_text(out.read_text().replace("- issue154\n", "- issue999\n", 1))
     assert subprocess.run(["actionlint", str(out)], capture_output=True, text=True).returncode != 0
+
+
+def test_with_v_a_long_step_shows_its_output_as_it_comes(world: GitWorld, pytester: pytest.Pytester) -> None:
+    # the command prints, then waits for a file that this test creates only once it has seen the line
+    go = pytester.path / "go"
+    issues = ("- number: 1\n  title: Long\n  branch: feature/issue-1\n  steps:\n"
+              f"    - run: {{cmd: 'echo started; while [ ! -e {go} ]; do sleep 0.05; done; echo finished',"
+              " allow_empty: true, timeout: 60}\n")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", "-v", "-p", "no:cacheprovider"],
+                           cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert run.stdout is not None
+    seen = []
+    for line in run.stdout:
+        seen.append(line)
+        if line.strip() == "| started":
+            go.touch()  # only now may the command finish: the line came while it ran
+            break
+    rest = run.communicate(timeout=60)[0]
+    assert run.returncode == 0, "".join(seen) + rest
+    assert "    | finished" in rest and "plan.yaml::wave1::issue1::run PASSED" in rest
+
+
+def test_with_v_under_xdist_the_terminal_says_where_each_issue_runs(plan: Path, pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--waves", "plan.yaml", "-n", "2", "-v")
+    result.stdout.fnmatch_lines(["[[]gw?[]] ▶ #1 Base (wave 1)"], consecutive=False)
+    for number, title, wave in ((3, "Broken", 1), (2, "On top", 2)):
+        result.stdout.fnmatch_lines([f"[[]gw?[]] ▶ #{number} {title} (wave {wave})"])

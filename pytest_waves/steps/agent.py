@@ -81,7 +81,8 @@ class AgentStep(StepKind[AgentOptions]):
         log = ctx.log_path()
         ctx.record("log", str(log))
         try:
-            result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False)
+            result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
+                                 on_line=ctx.on_output)
         except KeyboardInterrupt:  # run_command killed the agent's group on the way out
             self._tidy_after_kill(ctx, lock_before)
             raise

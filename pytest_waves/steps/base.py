@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -48,6 +48,7 @@ class StepContext:
     forge: Forge
     log_dir: Path = Path(".waves/logs")  # this run's logs
     force: bool = False  # named by --waves-force-step: redo even what is already satisfied
+    on_output: Callable[[str], None] | None = None  # a command's lines as they come (-v, one process)
     properties: list[tuple[str, object]] = field(default_factory=list)
 
     @property

@@ -73,7 +73,7 @@ class Run(StepKind[RunOptions]):
         if not cwd.is_dir():
             raise StepFailed(f"cwd {options.cwd} does not exist in {ctx.worktree}")
         log = ctx.log_path()
-        result = run_command(options.cmd, cwd, options.env, options.timeout, log)
+        result = run_command(options.cmd, cwd, options.env, options.timeout, log, on_line=ctx.on_output)
         ctx.record("log", str(log))
         ctx.record("exit_code", result.exit_code)
         ctx.record("command", _shown(options.cmd))
