@@ -13,6 +13,10 @@ from .outcomes import SYMBOLS
 from .report import HEADERS, cells
 
 
+RAN = ("passed", "failed", "deferred")  # skipped and blocked steps did not run: no bar
+FAILED = ("failed", "deferred")  # a deferrable issue's failure is still a failure on the timeline
+
+
 def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -53,15 +57,15 @@ def timeline(loaded: LoadedPlan, table: list[dict[str, Any]], *, per_step: bool)
     """A Mermaid gantt block of the real run: a bar per issue (per step with -v), failed ones marked."""
     bars: list[tuple[str, list[str]]] = []  # (section, lines)
     for row in table:
-        ran = [step for step in row["steps"] if step["start"] and step["end"]]
+        ran = [step for step in row["steps"] if step["outcome"] in RAN and step["start"] and step["end"]]
         if not ran:
             continue  # blocked, deselected or dry run: nothing ran, no bar
         if per_step:
-            lines = [_bar(f"{step['name']}", step["outcome"] == "failed", f"s{row['issue']}_{n}",
+            lines = [_bar(f"{step['name']}", step["outcome"] in FAILED, f"s{row['issue']}_{n}",
                           step["start"], step["end"]) for n, step in enumerate(ran)]
             bars.append((f"{row['issue']} {row['title']}", lines))
         else:
-            failed = row["status"] == "failed"
+            failed = row["status"] in FAILED
             line = _bar(f"{row['issue']} {row['title']}", failed, f"i{row['issue']}", ran[0]["start"],
                         max(step["end"] for step in ran))
             section = f"Wave {row['wave']} {row['wave_name']}".strip()
@@ -89,9 +93,10 @@ def failed_steps(table: list[dict[str, Any]]) -> list[str]:
     out: list[str] = []
     for row in table:
         for step in row["steps"]:
-            if step["outcome"] != "failed":
+            if step["outcome"] not in FAILED:
                 continue
-            out += ["", f"#### #{row['issue']} {_escape(row['title'])} — step `{step['name']}` ({step['kind']})", "",
+            deferred = " — deferred" if step["outcome"] == "deferred" else ""
+            out += ["", f"#### #{row['issue']} {_escape(row['title'])} — step `{step['name']}` ({step['kind']}){deferred}", "",
                     f"{step['reason'] or 'failed'}"]
             if step["command"]:
                 out += ["", f"`$ {step['command']}`" + (f" → exit {step['exit_code']}" if step["exit_code"] is not None else "")]
