@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from . import gate, wavechecks
 from .loader import LoadedPlan, PlannedStep
+from .masking import mask
 from .model import Issue, Wave
 from .steps.base import NotVerifiable, StepContext, StepFailed
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
 LIVE_LINE_CHARS = 200
+LIVE_LINES_PER_SECOND = 20
 
 
 def live_output(config: pytest.Config) -> Callable[[str], None] | None:
@@ -34,11 +37,20 @@ def live_output(config: pytest.Config) -> Callable[[str], None] | None:
     if config.option.verbose <= 0 or terminal is None or hasattr(config, "workerinput"):
         return None
     lock = threading.Lock()  # the reader thread writes while the main thread waits
+    last, skipped = 0.0, 0
 
     def show(line: str) -> None:
-        shown = line if len(line) <= LIVE_LINE_CHARS else line[:LIVE_LINE_CHARS] + " …"
+        # at most LIVE_LINES_PER_SECOND: a step printing a million lines must not drown the terminal
+        nonlocal last, skipped
+        now = time.monotonic()
+        if now - last < 1 / LIVE_LINES_PER_SECOND:
+            skipped += 1
+            return
+        shown = mask(line if len(line) <= LIVE_LINE_CHARS else line[:LIVE_LINE_CHARS] + " …")
+        more = f"(+{skipped} lines) " if skipped else ""
         with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            terminal.write_line(f"    | {shown}")
+            terminal.write_line(f"    | {more}{shown}")
+        last, skipped = now, 0
 
     return show
 

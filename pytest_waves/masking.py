@@ -56,10 +56,16 @@ def _known() -> list[str]:
 def mask(text: str) -> str:
     for value in _known():
         text = text.replace(value, MASK)
-    text = _HTTP_USERINFO.sub(rf"\g<1>{MASK}@", text)
-    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
-    text = _AUTH_HEADER.sub(rf"\g<1>{MASK}", text)
-    return _TOKEN_SHAPES.sub(MASK, text)
+    # each pattern only where its literal part occurs: substring tests are far cheaper than the
+    # regexes, and commands print megabytes that hold none of them
+    if "://" in text:
+        text = _HTTP_USERINFO.sub(rf"\g<1>{MASK}@", text)
+        text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
+    if "uthorization" in text or "UTHORIZATION" in text:
+        text = _AUTH_HEADER.sub(rf"\g<1>{MASK}", text)
+    if "gh" in text or "github_pat_" in text:
+        text = _TOKEN_SHAPES.sub(MASK, text)
+    return text
 
 
 def mask_value(value: Any) -> Any:
