@@ -113,7 +113,8 @@ def _report(args: argparse.Namespace) -> int:
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
-    return 1 if any(row["status"] == "failed" for row in table) else 0
+    failed = any(row["status"] == "failed" for row in table) or any(row["status"] == "failed" for row in merges)
+    return 1 if failed else 0
 
 
 def _workflow(args: argparse.Namespace) -> int:

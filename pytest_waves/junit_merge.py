@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from .loader import LoadedPlan
-from .outcomes import BLOCKED, FAILED, Outcomes
+from .outcomes import BLOCKED, DEFERRED, FAILED, Outcomes
 
 NUMERIC = {"waves.exit_code": int, "waves.start": float, "waves.stop": float}
 
@@ -33,17 +33,22 @@ def plan_files(paths: Iterable[Path]) -> list[str]:
 
 
 def outcomes_from(paths: Iterable[Path], loaded: LoadedPlan) -> Outcomes:
-    latest: dict[tuple[str, str], tuple[str, ET.Element]] = {}  # (issue, step) → (file's timestamp, testcase)
+    latest: dict[tuple[str, str], tuple[datetime, ET.Element]] = {}  # step or check → (its run's time, testcase)
     for path in paths:
         root = ET.parse(path).getroot()
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         for suite in suites:
-            stamp = suite.get("timestamp") or datetime.fromtimestamp(path.stat().st_mtime).isoformat()
+            stamp = _moment(suite.get("timestamp"), path)
             for case in suite.iter("testcase"):
                 props = _properties(case)
-                if props.get("waves.plan") != loaded.key or "waves.issue" not in props:
-                    continue  # another plan's step, a merge check, or not ours
-                key = (props["waves.issue"], props.get("waves.step", ""))
+                if props.get("waves.plan") != loaded.key:
+                    continue  # another plan's step, or not a plan's item at all
+                if "waves.issue" in props:
+                    key = (f"#{props['waves.issue']}", props.get("waves.step", ""))
+                elif "waves.check" in props:  # a wave-level merge check
+                    key = (f"wave {props.get('waves.wave', '')}", props["waves.check"])
+                else:
+                    continue
                 if key not in latest or latest[key][0] <= stamp:
                     latest[key] = (stamp, case)
     outcomes = Outcomes()
@@ -51,6 +56,14 @@ def outcomes_from(paths: Iterable[Path], loaded: LoadedPlan) -> Outcomes:
         outcomes.add(_report(case))
     _blocked_by_skipped_jobs(outcomes, loaded)
     return outcomes
+
+
+def _moment(stamp: str | None, path: Path) -> datetime:
+    """When a run was, comparable across files: pytest writes local time with its offset."""
+    if stamp:
+        moment = datetime.fromisoformat(stamp)
+        return moment if moment.tzinfo else moment.astimezone()
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
 
 
 def _properties(case: ET.Element) -> dict[str, str]:
@@ -67,8 +80,9 @@ def _report(case: ET.Element) -> pytest.TestReport:
     nodeid = f"{case.get('classname', '')}::{case.get('name', '')}"
     duration = float(case.get("time", 0))
     failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
-    if error is not None:
-        return pytest.TestReport(nodeid, location, {}, "failed", error.get("message", ""), "setup",
+    if error is not None:  # "???": xdist's report for a step whose worker crashed
+        when = "???" if ("waves.crashed", "1") in values else "setup"
+        return pytest.TestReport(nodeid, location, {}, "failed", error.get("message", ""), when,  # type: ignore[arg-type]
                                  duration=duration, user_properties=values)
     if failure is not None:
         return pytest.TestReport(nodeid, location, {}, "failed", failure.get("message", ""), "call",
@@ -92,12 +106,12 @@ def _blocked_by_skipped_jobs(outcomes: Outcomes, loaded: LoadedPlan) -> None:
             continue
         for dep in loaded.deps[number]:
             status = outcomes.issue(loaded, dep).status
-            if status in (FAILED, BLOCKED) and loaded.steps[number]:
-                step = loaded.steps[number][0]
+            if status in (FAILED, BLOCKED, DEFERRED) and loaded.applicable[number]:
+                step = loaded.applicable[number][0]  # the first step that applies on this machine
                 reason = f"blocked by #{dep} (its job {status})"
                 props: list[tuple[str, object]] = [("waves.plan", loaded.key), ("waves.issue", number),
-                                                   ("waves.step", step.name)]
-                outcomes.add(pytest.TestReport(f"issue{number}::{step.name}", (str(loaded.path), 0, ""), {},
+                                                   ("waves.step", step)]
+                outcomes.add(pytest.TestReport(f"issue{number}::{step}", (str(loaded.path), 0, ""), {},
                                                "skipped", (str(loaded.path), 0, reason), "setup",
                                                user_properties=props))
                 break

@@ -22,8 +22,9 @@ def _escape(text: str) -> str:
 
 
 def render(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = (),
-           *, per_step: bool = False, with_timeline: bool = True) -> str:
-    """The report; without the timeline it changes only when results do (the tracking comment)."""
+           *, per_step: bool = False, for_comment: bool = False) -> str:
+    """The report. For the tracking comment, without what changes every run (the timeline, the log
+    paths, which name the run), so that an unchanged result writes nothing."""
     out = [f"## Success metrics — {_escape(loaded.plan.project)}", "",
            "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for row in table:
@@ -38,15 +39,16 @@ def render(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dic
     out += ["", "### Risks", "", "| Wave | Issue | Risk | Mitigation |", "|---|---|---|---|"]
     out += [f"| {row['wave']} | #{row['issue']} | {row['risk']['level']} | {_escape(row['risk']['mitigation']) or '—'} |"
             for row in table]
-    if with_timeline:
+    if not for_comment:
         out += timeline(loaded, table, per_step=per_step)
-    out += failed_steps(table)
+    out += failed_steps(table, logs=not for_comment)
     return "\n".join(out) + "\n"
 
 
 def _label(text: str) -> str:
-    """Mermaid gantt task names may not hold `:` or `;`, and `#` starts an entity there."""
-    return re.sub(r"[:;#]", " ", text).strip()
+    """Mermaid gantt task names may not hold `:` or `;`, `#` starts an entity there, and a name must
+    stay on its line."""
+    return re.sub(r"[:;#\r\n]", " ", text).strip()
 
 
 def _millis(iso: str) -> int:
@@ -61,7 +63,8 @@ def timeline(loaded: LoadedPlan, table: list[dict[str, Any]], *, per_step: bool)
         if not ran:
             continue  # blocked, deselected or dry run: nothing ran, no bar
         if per_step:
-            lines = [_bar(f"{step['name']}", step["outcome"] in FAILED, f"s{row['issue']}_{n}",
+            # led by the issue's number: a bar named `click …` or `title …` would be a Mermaid keyword
+            lines = [_bar(f"{row['issue']} {step['name']}", step["outcome"] in FAILED, f"s{row['issue']}_{n}",
                           step["start"], step["end"]) for n, step in enumerate(ran)]
             bars.append((f"{row['issue']} {row['title']}", lines))
         else:
@@ -88,7 +91,7 @@ def _bar(name: str, failed: bool, ident: str, start: str, end: str) -> str:
     return f"    {_label(name)} :{tags}{ident}, {begin}, {max(finish, begin + 1)}"
 
 
-def failed_steps(table: list[dict[str, Any]]) -> list[str]:
+def failed_steps(table: list[dict[str, Any]], *, logs: bool = True) -> list[str]:
     """Each failed step: why, its command, and the last lines of its output (bounded at the source)."""
     out: list[str] = []
     for row in table:
@@ -99,9 +102,10 @@ def failed_steps(table: list[dict[str, Any]]) -> list[str]:
             out += ["", f"#### #{row['issue']} {_escape(row['title'])} — step `{step['name']}` ({step['kind']}){deferred}", "",
                     f"{step['reason'] or 'failed'}"]
             if step["command"]:
-                out += ["", f"`$ {step['command']}`" + (f" → exit {step['exit_code']}" if step["exit_code"] is not None else "")]
+                code = f" (exit {step['exit_code']})" if step["exit_code"] is not None else ""
+                out += ["", f"command{code}:", "", "```sh", step["command"].replace("```", "ʼʼʼ"), "```"]
             if step["output"]:
                 out += ["", "```text", *step["output"].replace("```", "ʼʼʼ").splitlines(), "```"]
-            if step["log"]:
+            if step["log"] and logs:
                 out += ["", f"log: `{step['log']}`"]
     return ["", "### Failed steps", *out] if out else []

@@ -20,8 +20,6 @@ class StepRecord:
     outcome: str = NOT_RUN  # passed, failed, skipped, deferred
     reason: str = ""
     duration: float = 0.0
-    start: float | None = None  # epoch seconds: setup's start and teardown's stop
-    stop: float | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,10 +62,6 @@ class Outcomes:
             return
         record.facts.update(facts)
         record.duration += report.duration
-        start, stop = getattr(report, "start", None), getattr(report, "stop", None)
-        if start is not None and stop is not None:
-            record.start = start if record.start is None else min(record.start, start)
-            record.stop = stop if record.stop is None else max(record.stop, stop)
         if hasattr(report, "wasxfail"):
             record.outcome, record.reason = "deferred", str(report.wasxfail)
         elif report.failed:

@@ -116,6 +116,19 @@ class Controller:
         self.ledger.record(ref.dependency_name, Entry(phases={"setup": "failed", "call": None, "teardown": None},
                                                       cause=cause))
         report.user_properties = step_properties(ref.loaded, ref.loaded.issue(ref.issue)[0], ref.issue, ref.step)
+        self._junit_properties(report)
+
+    def _junit_properties(self, report: pytest.TestReport) -> None:
+        """A crashed step never gets a teardown report, the only one whose properties JUnit writes:
+        give its testcase the properties here, so that `report` merges know whose error it is."""
+        from _pytest.junitxml import xml_key
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None:
+            reporter = xml.node_reporter(report)
+            for name, value in report.user_properties:
+                reporter.add_property(name, str(value))
+            reporter.add_property("waves.crashed", "1")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:

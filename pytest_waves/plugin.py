@@ -291,8 +291,11 @@ class WavesRun:
             rep.outcome = "skipped"
             rep.wasxfail = f"step {item.planned.name} failed; #{item.issue.number} is deferrable"  # type: ignore[attr-defined]
         self.state.gate.observe(item, rep)
-        if rep.when == "call":  # when it ran, for the timeline; JUnit carries it to `report` merges
-            rep.user_properties += [("waves.start", round(rep.start, 3)), ("waves.stop", round(rep.stop, 3))]
+        if rep.when == "call":  # when it ran, for the timeline. On the item, so that the teardown
+            # report carries it too: JUnit writes only that report's properties
+            ran = [("waves.start", round(rep.start, 3)), ("waves.stop", round(rep.stop, 3))]
+            rep.user_properties += ran
+            item.user_properties += ran
         mask_report(rep)  # before the terminal, JUnit or xdist's controller sees it
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shlex
 import signal
 import subprocess
@@ -25,6 +26,7 @@ TAIL_LINES = 30
 BATCH_CHARS = 1 << 16
 FLUSH_SECONDS = 0.5
 MAX_LINE_BYTES = 1 << 20
+READ_BYTES = 1 << 16
 
 
 @dataclass
@@ -68,53 +70,94 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
     full_env = {**(os.environ if inherit else {}), **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-        assert process.stdout is not None
-        reader = threading.Thread(target=_copy_lines, args=(process.stdout, out, on_line), daemon=True)
-        reader.start()
-        timed_out = False
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+    process = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    assert process.stdout is not None
+    reader = _Reader(process.stdout, log, on_line)
+    reader.start()
+    timed_out = False
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(process)
+    finally:
+        if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
             _kill_group(process)
-        finally:
-            if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
-                _kill_group(process)
-            # the pipe closes when the group is gone; a process that left the group may hold it open
-            reader.join(timeout=KILL_GRACE_SECONDS)
+        _finish_reading(process, reader)
     return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
                          timed_out=timed_out, duration=time.monotonic() - started, log=log)
 
 
-def _copy_lines(source: IO[bytes], log: IO[bytes], on_line: Callable[[str], None] | None) -> None:
-    """Pipe → log, masked in batches of whole lines (a secret never spans two lines; one regex pass
-    over a batch costs far less than one per line), flushed at least every FLUSH_SECONDS."""
-    batch: list[str] = []
-    size, flushed = 0, time.monotonic()
-    for raw in iter(lambda: source.readline(MAX_LINE_BYTES), b""):  # a line without end is cut, not hoarded
-        text = raw.decode("utf-8", errors="surrogateescape")
-        batch.append(text)
-        size += len(text)
-        if on_line is not None:
+def _finish_reading(process: subprocess.Popen[bytes], reader: _Reader) -> None:
+    """The command is done; its output ends when every holder of the pipe is gone. What it left
+    running in its process group does not outlive the step; a process that left the group and
+    still holds the pipe is cut off, so the step ends and the log is complete up to there."""
+    reader.join(timeout=KILL_GRACE_SECONDS)
+    if reader.is_alive():
+        _kill_group(process)
+        reader.join(timeout=KILL_GRACE_SECONDS)
+    if reader.is_alive():
+        reader.stop.set()
+        reader.join()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+class _Reader(threading.Thread):
+    """Pipe → log, masked in batches of whole lines (a secret never spans two lines, and one regex
+    pass over a batch costs far less than one per line), flushed at least every FLUSH_SECONDS;
+    each line also goes to `on_line` as it comes."""
+
+    def __init__(self, source: IO[bytes], log_path: Path, on_line: Callable[[str], None] | None) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.log_path, self.on_line = source.fileno(), log_path, on_line
+        self.stop = threading.Event()
+        self.batch: list[str] = []
+        self.size = 0
+
+    def run(self) -> None:
+        with self.log_path.open("wb") as log:
+            pending = b""  # the start of a line whose end has not come yet
+            while True:
+                ready, _, _ = select.select([self.fd], [], [], FLUSH_SECONDS)
+                if not ready:
+                    self._flush(log)
+                    if self.stop.is_set():
+                        break
+                    continue
+                chunk = os.read(self.fd, READ_BYTES)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                if len(pending) >= MAX_LINE_BYTES:  # a line without end is cut, not hoarded
+                    lines.append(pending)
+                    pending = b""
+                for line in lines:
+                    self._take(line.decode("utf-8", errors="surrogateescape"))
+                if self.size >= BATCH_CHARS:
+                    self._flush(log)
+                if self.stop.is_set():
+                    break
+            if pending:
+                self._take(pending.decode("utf-8", errors="surrogateescape"), ending="")
+            self._flush(log)
+
+    def _take(self, text: str, ending: str = "\n") -> None:
+        self.batch.append(text + ending)
+        self.size += len(text) + len(ending)
+        if self.on_line is not None:
             try:
-                on_line(text.rstrip("\r\n").encode("utf-8", errors="replace").decode("utf-8"))
+                self.on_line(text.rstrip("\r").encode("utf-8", errors="replace").decode("utf-8"))
             except Exception:  # a broken terminal must not stop the output from reaching the log
-                on_line = None
-        if size >= BATCH_CHARS or time.monotonic() - flushed >= FLUSH_SECONDS:
-            _write_masked(log, batch)
-            size, flushed = 0, time.monotonic()
-    _write_masked(log, batch)
-    source.close()
+                self.on_line = None
 
-
-def _write_masked(log: IO[bytes], batch: list[str]) -> None:
-    if batch:
-        log.write(mask("".join(batch)).encode("utf-8", errors="surrogateescape"))
-        log.flush()
-        batch.clear()
+    def _flush(self, log: IO[bytes]) -> None:
+        if self.batch:
+            log.write(mask("".join(self.batch)).encode("utf-8", errors="surrogateescape"))
+            log.flush()
+            self.batch.clear()
+            self.size = 0
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -42,7 +42,7 @@ def publish(loaded: LoadedPlan, outcomes: Outcomes, *, markdown: Path | None, as
     if comment_on is None:
         return Published(loaded, [])
     try:
-        body = mask(markdown_report.render(loaded, table, merges, with_timeline=False))
+        body = mask(markdown_report.render(loaded, table, merges, for_comment=True))
         url, what = forge.upsert_comment(comment_on, comment_marker(loaded), f"{comment_marker(loaded)}\n{body}")
     except ForgeError as exc:
         return Published(loaded, [mask(f"could not comment on #{comment_on}: {exc.summary}"),

@@ -37,8 +37,8 @@ def rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
 def _step_row(step: PlannedStep, record: StepRecord) -> dict[str, Any]:
     facts = record.facts
     return {"name": step.name, "kind": step.kind.name, "outcome": record.outcome, "reason": record.reason,
-            "duration": round(record.duration, 3), "start": _iso(facts.get("start", record.start)),
-            "end": _iso(facts.get("stop", record.stop)), "command": facts.get("command"),
+            "duration": round(record.duration, 3), "start": _iso(facts.get("start")),
+            "end": _iso(facts.get("stop")), "command": facts.get("command"),
             "exit_code": facts.get("exit_code"), "pr_url": facts.get("pr_url"), "log": facts.get("log"),
             "output": facts.get("output")}
 

@@ -84,7 +84,7 @@ def test_markdown_has_the_table_risks_a_timeline_and_the_failed_steps(plan: Path
     failed = text.split("### Failed steps")[1]
     assert "#### #3 Broken — step `tests` (run)" in failed
     assert "exit code 3, expected exit code 0" in failed
-    assert '`$ for n in 1 2 3; do echo line $n; done; echo LAST; exit 3` → exit 3' in failed
+    assert "command (exit 3):\n\n```sh\nfor n in 1 2 3; do echo line $n; done; echo LAST; exit 3\n```" in failed
     assert "```text\nline 1\nline 2\nline 3\nLAST\n```" in failed
 
 
@@ -93,7 +93,7 @@ def test_with_v_the_timeline_has_a_bar_per_step(plan: Path, pytester: pytest.Pyt
     text = (pytester.path / "r.md").read_text()
     assert "    section 2 On top\n" in text
     assert [(name, tags) for name, tags, _, _ in _millis(text)] == [
-        ("run", "done"), ("tests", "crit"), ("run", "done"), ("check", "done")]
+        ("1 run", "done"), ("3 tests", "crit"), ("2 run", "done"), ("2 check", "done")]
 
 
 def test_the_github_step_summary_gets_the_same_markdown(plan: Path, pytester: pytest.Pytester,
@@ -149,12 +149,13 @@ def _run_module(pytester: pytest.Pytester, *args: str) -> subprocess.CompletedPr
                           text=True)
 
 
-def _comparable(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows without what differs between any two runs: times, durations and log paths."""
+def _comparable(document: dict[str, Any], drop: tuple[str, ...] = ("duration", "start", "end", "log")) -> list[dict[str, Any]]:
+    """The rows without what differs between two runs (times, durations, log paths); JUnit keeps
+    durations to the millisecond only, so even one run's own file drops those."""
     rows = json.loads(json.dumps(document["issues"]))
     for row in rows:
         for step in row["steps"]:
-            for key in ("duration", "start", "end", "log"):
+            for key in drop:
                 step.pop(key)
     return rows
 
@@ -172,8 +173,29 @@ def test_merging_the_junit_of_split_runs_gives_the_single_runs_report(plan: Path
     split = json.loads((pytester.path / "merged.json").read_text())
     assert _comparable(split) == _comparable(single)
     assert "```mermaid" in (pytester.path / "merged.md").read_text()
-    whole = _run_module(pytester, "report", "all.xml", "--json", "whole.json")
-    assert _comparable(json.loads((pytester.path / "whole.json").read_text())) == _comparable(single)
+    # the run's own file gives back everything but the rounding of durations: start and end too
+    _run_module(pytester, "report", "all.xml", "--json", "whole.json")
+    assert _comparable(json.loads((pytester.path / "whole.json").read_text()), ("duration",)) == \
+        _comparable(single, ("duration",))
+
+
+def test_the_merge_keeps_deferred_issues_merge_checks_and_crashed_workers(plan: Path, pytester: pytest.Pytester) -> None:
+    text = plan.read_text().replace("title: Broken\n", "title: Broken\n        deferrable: true\n")
+    crash = '          - name: crash\n            run: {cmd: "kill -9 $PPID", allow_empty: true}\n'
+    text = text.replace("          - name: check\n", crash + "          - name: check\n")
+    plan.write_text(text.replace("waves:\n", "merges: {overlap: warn}\nwaves:\n", 1))
+    single = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2", "--waves-json=single.json",
+                                           "--junitxml=all.xml", "--max-worker-restart=1")
+    document = json.loads((pytester.path / "single.json").read_text())
+    statuses = {row["issue"]: row["status"] for row in document["issues"]}
+    assert statuses == {1: "passed", 3: "deferred", 2: "failed"}, single.stdout.str()
+    assert document["merges"], "the plan's merge checks ran"
+    merged = _run_module(pytester, "report", "all.xml", "--json", "merged.json")
+    again = json.loads((pytester.path / "merged.json").read_text())
+    assert _comparable(again, ("duration",)) == _comparable(document, ("duration",))
+    assert again["merges"] == document["merges"]
+    assert merged.returncode == 1  # #2 failed: its step crashed its worker
+    assert "crashed its worker" in merged.stdout
 
 
 def test_an_issue_whose_job_was_skipped_shows_as_blocked(plan: Path, pytester: pytest.Pytester) -> None:
@@ -204,12 +226,18 @@ def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(p
     lint = subprocess.run(["actionlint", str(out)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     jobs = yaml.safe_load(out.read_text())["jobs"]
-    assert list(jobs) == ["issue152", "issue154", "issue155", "report"]
+    waves = ["merges-wave1", "merges-wave2", "merges-wave3"]  # the plan has merge checks
+    assert list(jobs) == ["issue152", "issue154", "issue155", *waves, "report"]
     assert "needs" not in jobs["issue152"] and jobs["issue155"]["needs"] == ["issue154"]
-    assert jobs["report"]["needs"] == ["issue152", "issue154", "issue155"] and jobs["report"]["if"] == "always()"
-    run155 = jobs["issue155"]["steps"][3]["run"]
-    assert run155 == ("pytest --waves luminaguard.yaml --waves-repo . -m issue155 --ignore-unknown-dependency "
-                      "--junitxml=junit/issue155.xml")
+    # a deferred #154 succeeds as a job, but #155 must not run on it: it waits for "passed"
+    assert jobs["issue155"]["if"] == "needs.issue154.outputs.status == 'passed'"
+    assert jobs["report"]["needs"] == ["issue152", "issue154", "issue155", *waves]
+    assert jobs["report"]["if"] == "${{ !cancelled() }}"
+    run155 = jobs["issue155"]["steps"][3]
+    assert run155["run"] == ("pytest --waves luminaguard.yaml --waves-repo . --ignore-unknown-dependency -m issue155 "
+                             "--junitxml=junit/issue155.xml --waves-json waves.json")
+    assert run155["env"] == {"AMP_API_KEY": "${{ secrets.AMP_API_KEY }}"}  # the agent's variable
+    assert jobs["merges-wave2"]["steps"][3]["run"].endswith("-m 'wave2 and merges' --junitxml=junit/merges-wave2.xml")
     # the check can fail: a job that needs a job that does not exist
     out.write_text(out.read_text().replace("- issue154\n", "- issue999\n", 1))
     assert subprocess.run(["actionlint", str(out)], capture_output=True, text=True).returncode != 0

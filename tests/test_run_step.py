@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GitWorld
+from conftest import GitWorld, issue
 
 # A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
 pytestmark = pytest.mark.usefixtures("planted_token")
@@ -137,3 +137,19 @@ def test_output_is_logged_in_full(world: GitWorld, run_plan, pytester: pytest.Py
     run_plan(one_step("run: {cmd: 'seq 1 5000'}")).assert_outcomes(passed=1)
     (log,) = pytester.path.glob(".waves/logs/plan/*/issue3-run.log")
     assert log.read_text().splitlines()[-1] == "5000"
+
+
+def test_a_background_process_left_running_is_stopped_and_its_output_kept(world: GitWorld, run_plan, tmp_path) -> None:
+    pid_file = tmp_path / "bg.pid"
+    steps = (f"[{{run: {{cmd: 'sleep 300 & echo $! > {pid_file}; echo \"warning: deprecated\"', "
+             "forbid: ['^warning'], allow_empty: true}}]")
+    result = run_plan(issue(steps).replace("  worktree: wt/issue-7\n", ""))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*forbidden output (^warning): warning: deprecated*"])
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, 0)
+        alive = "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except ProcessLookupError:
+        alive = False
+    assert not alive, "the background process outlived its step"
