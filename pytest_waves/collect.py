@@ -3,10 +3,7 @@ PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +13,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from . import gate, wavechecks
 from .loader import LoadedPlan, PlannedStep
-from .masking import mask
+from .live import LiveOutput
 from .model import Issue, Wave
 from .steps.base import NotVerifiable, StepContext, StepFailed
 
@@ -25,34 +22,6 @@ if TYPE_CHECKING:
 
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
-LIVE_LINE_CHARS = 200
-LIVE_LINES_PER_SECOND = 20
-
-
-def live_output(config: pytest.Config) -> Callable[[str], None] | None:
-    """With -v (and not on an xdist worker, whose output nobody sees), a long step shows that it is
-    alive: each line of its output as it comes, under the step's name, past pytest's capture."""
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if config.option.verbose <= 0 or terminal is None or hasattr(config, "workerinput"):
-        return None
-    lock = threading.Lock()  # the reader thread writes while the main thread waits
-    last, skipped = 0.0, 0
-
-    def show(line: str) -> None:
-        # at most LIVE_LINES_PER_SECOND: a step printing a million lines must not drown the terminal
-        nonlocal last, skipped
-        now = time.monotonic()
-        if now - last < 1 / LIVE_LINES_PER_SECOND:
-            skipped += 1
-            return
-        shown = mask(line if len(line) <= LIVE_LINE_CHARS else line[:LIVE_LINE_CHARS] + " …")
-        more = f"(+{skipped} lines) " if skipped else ""
-        with lock, capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            terminal.write_line(f"    | {more}{shown}")
-        last, skipped = now, 0
-
-    return show
 
 
 def bounded_tail(output: str) -> str:
@@ -144,7 +113,7 @@ class StepItem(pytest.Item):
         return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
                            forge=state.forge(self.loaded), log_dir=state.log_dir(self.loaded),
                            force=state.is_forced(self.issue.number, self.planned.name),
-                           on_output=live_output(self.config))
+                           on_output=LiveOutput.for_config(self.config))
 
     def describe(self) -> str:
         try:
@@ -165,6 +134,8 @@ class StepItem(pytest.Item):
                 ctx.record("output", bounded_tail(exc.output))
             raise
         finally:
+            if isinstance(ctx.on_output, LiveOutput):
+                ctx.on_output.finish()
             self.user_properties += ctx.properties
         if note:
             self.user_properties.append(("waves.note", note))

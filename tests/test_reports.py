@@ -269,3 +269,14 @@ def test_with_v_under_xdist_the_terminal_says_where_each_issue_runs(plan: Path, 
     result.stdout.fnmatch_lines(["[[]gw?[]] ▶ #1 Base (wave 1)"], consecutive=False)
     for number, title, wave in ((3, "Broken", 1), (2, "On top", 2)):
         result.stdout.fnmatch_lines([f"[[]gw?[]] ▶ #{number} {title} (wave {wave})"])
+
+
+def test_with_v_a_burst_of_output_is_thinned_but_its_last_line_shown(world: GitWorld, pytester: pytest.Pytester) -> None:
+    issues = ("- number: 1\n  title: Loud\n  branch: feature/issue-1\n  steps:\n"
+              "    - run: {cmd: 'seq 1 5000; echo VERDICT all good', allow_empty: true}\n")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=1)
+    shown = [line for line in result.outlines if line.startswith("    | ")]
+    assert shown[0] == "    | 1" and 0 < len(shown) < 100  # 20 lines a second at most
+    assert re.fullmatch(r"    \| \(\+\d+ lines\) VERDICT all good", shown[-1]), shown[-3:]
