@@ -16,6 +16,7 @@ from typing import Any
 
 from .derive import branch_changes, derive, describe, write
 from .loader import PlanError, load_plan
+from .masking import mask
 from .model import COMMON_STEP_KEYS, Plan, When
 from .steps import registry
 from .steps.base import StepFailed
@@ -28,6 +29,10 @@ def plan_schema() -> dict[str, Any]:
     step_forms: list[dict[str, Any]] = [{"type": "string", "enum": sorted(kinds)}]
     defs = schema.setdefault("$defs", {})
     defs["When"] = When.model_json_schema()
+    forge = defs["Forge"]
+    forge["if"] = {"properties": {"kind": {"const": "github"}}, "required": ["kind"]}
+    forge["then"] = {"required": ["repo"]}  # as the model's own check says
+    defs["Forge"] = {"anyOf": [{"const": "local", "description": "the short form: `forge: local`"}, forge]}
     for name, kind in sorted(kinds.items()):
         options = kind.Options.model_json_schema()
         defs.update(options.pop("$defs", {}))
@@ -62,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     actions.add_argument("plan", type=Path)
     actions.add_argument("-o", "--output", type=Path, help="write it here (e.g. .github/workflows/waves.yml)")
     actions.add_argument("--python", default="3.11")
-    actions.add_argument("--install", default="pip install pytest-waves", help="the step that installs the plugin")
+    actions.add_argument("--install", required=True, help="the command that installs pytest-waves in a job, e.g. "
+                         "\"pip install 'pytest-waves @ git+https://github.com/OWNER/pytest-waves'\" "
+                         "(it is not on PyPI)")
     actions.add_argument("--runs-on", default="ubuntu-latest")
     actions.add_argument("--repo", help="pass --waves-repo REPO in the jobs (e.g. `.`: the checked-out repository)")
     waves = commands.add_parser("waves", help="print (or --write) the waves the dependencies imply")
@@ -81,15 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"waves": _waves, "report": _report, "workflow": _workflow}[args.command](args)
     except PlanError as error:
-        print(f"error: invalid wave plan: {error}", file=sys.stderr)
+        print(mask(f"error: invalid wave plan: {error}"), file=sys.stderr)
         return 2
 
 
 def _report(args: argparse.Namespace) -> int:
     from . import markdown, report
     from .junit_merge import outcomes_from, plan_files
-    from .masking import mask
-
     missing = [str(path) for path in args.junit if not path.is_file()]
     if missing:
         print(f"error: no such JUnit file: {', '.join(missing)}", file=sys.stderr)
@@ -151,13 +156,13 @@ def _waves(args: argparse.Namespace) -> int:
         changed = {} if args.no_git else branch_changes(loaded)
         derived = derive(loaded, changed)
         for line in describe(loaded, derived):
-            print(line)
+            print(mask(line))
         if args.write:
             write(loaded, derived, kinds)
             print(f"wrote {len(derived.waves)} waves into {args.plan}")
     except (StepFailed, git.GitCommandError) as error:
         reason = error.summary if isinstance(error, StepFailed) else str(error.stderr).strip() or str(error)
-        print(f"error: {reason} (--no-git derives from the dependencies alone)", file=sys.stderr)
+        print(mask(f"error: {reason} (--no-git derives from the dependencies alone)"), file=sys.stderr)
         return 2
     return 0
 

@@ -126,6 +126,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "step names, reports and recorded outcomes would mix; rename one")
         plans[loaded.path] = loaded
         _register_markers(config, loaded)
+        if _option(config, "waves_verify") and _option(config, "waves_dry_run"):
+            raise pytest.UsageError("--waves-verify checks the state and --waves-dry-run only describes the "
+                                    "steps: choose one")
         if _option(config, "waves_verify") and config.getoption("--waves-fresh-sandbox"):
             raise pytest.UsageError("--waves-verify writes nothing, so it cannot rebuild the sandbox "
                                     "(--waves-fresh-sandbox)")
@@ -142,6 +145,9 @@ def pytest_configure(config: pytest.Config) -> None:
                        forced=_forced_steps(config, plans), logs=Path(logs).resolve() if logs else None,
                        run_id=runs.run_id(config))
     config.stash[STATE] = state
+    if not _is_worker(config):
+        for loaded in plans.values():
+            runs.ignore_state(loaded.state_dir)
     if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         runs.prune(state.log_dir(loaded).parent for loaded in plans.values())
     for loaded in plans.values():  # before any step runs, on every worker: see masking.register

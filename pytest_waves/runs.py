@@ -35,6 +35,15 @@ def prune(plan_log_dirs: Iterable[Path], keep: int = KEEP_RUNS) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def ignore_state(state_dir: Path) -> None:
+    """`.waves/` (logs, the local forge) often sits inside a repository, next to its plan: git is
+    told to ignore it, so that a run never makes that repository look dirty."""
+    ignore = state_dir / ".gitignore"
+    if not ignore.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        ignore.write_text("# written by pytest-waves: run state, not sources\n*\n", encoding="utf-8")
+
+
 def terminate_as_interrupt(config: pytest.Config) -> None:
     """SIGTERM (CI cancelling a job, `kill`) ends the run like Ctrl-C: the running command's process
     group is killed, git operations finish whole, reports are written. By default it would end the

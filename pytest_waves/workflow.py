@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .loader import LoadedPlan
-from .wavechecks import KIND as MERGES
+from .wavechecks import KIND as MERGES, checks_for
 
 CHECKOUT, SETUP_PYTHON = "actions/checkout@v4", "actions/setup-python@v5"
 UPLOAD, DOWNLOAD = "actions/upload-artifact@v4", "actions/download-artifact@v4"
@@ -28,7 +28,7 @@ def _text(value: str) -> str:
     return value.replace("${{", "$ {{")
 
 
-def workflow(loaded: LoadedPlan, plan: str, *, python: str = "3.11", install: str = "pip install pytest-waves",
+def workflow(loaded: LoadedPlan, plan: str, *, install: str, python: str = "3.11",
              runs_on: str = "ubuntu-latest", repo: str | None = None) -> str:
     def setup() -> list[dict[str, Any]]:  # fresh dicts per job: no YAML anchors in the output
         return [{"uses": CHECKOUT, "with": {"fetch-depth": 0}},
@@ -60,7 +60,9 @@ def workflow(loaded: LoadedPlan, plan: str, *, python: str = "3.11", install: st
         jobs[f"issue{number}"] = job
     if loaded.plan.merges is not None:
         for wave in loaded.plan.waves:
-            numbers = [issue.number for issue in wave.issues]
+            # every issue the wave's checks judge: pairs reach into other waves
+            before, after = checks_for(loaded, wave)
+            numbers = sorted({n for _, issues in (*before, *after) for n in issues}, key=loaded.position.__getitem__)
             jobs[f"merges-{wave.key}"] = {
                 "name": _text(f"Merge checks, wave {wave.id} {wave.name}".rstrip()), "runs-on": runs_on,
                 "needs": [f"issue{n}" for n in numbers],

@@ -21,6 +21,7 @@ def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # the inner runs' reports are not this job's
     for who in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{who}_NAME", "Test Developer")
         monkeypatch.setenv(f"GIT_{who}_EMAIL", "dev@example.invalid")

@@ -248,7 +248,11 @@ def test_force_step_names_must_exist(run_agent) -> None:
      "say which agent with `use:` (the plan's agents: a, b)"),
     ("agents: {a: {command: [x]}}\n", "[{agent: {use: b, prompt: do it}}]",
      "agent 'b' is not among the plan's agents (a)"),
-    ("", "[{agent: do it}]", "say which agent with `use:` (the plan's agents: none)"),
+    ("", "[{agent: do it}]", "the plan declares no agents: add an `agents:` section (name → command)"),
+    ("agents: {a: {command: [x]}}\n", "[{agent: {prompt: p, done_when: {files: [../../etc/passwd]}}}]",
+     "done_when file '../../etc/passwd' leaves the issue's worktree"),
+    ("agents: {a: {command: [x]}}\n", "[{agent: {prompt: p, done_when: {files: [/etc/passwd]}}}]",
+     "done_when file '/etc/passwd' leaves the issue's worktree"),
     ("agents: {a: {command: []}}\n", "[{agent: do it}]", "agents.a.command: List should have at least 1 item"),
 ])
 def test_agent_plan_errors_name_the_line(pytester: pytest.Pytester, world: GitWorld, agents: str, step: str,

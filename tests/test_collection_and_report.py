@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +119,18 @@ def test_schema_command_prints_json_schema() -> None:
     step_kinds = {next(iter(form["required"])) for form in schema["$defs"]["Step"]["anyOf"] if "required" in form}
     assert step_kinds == {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "agent", "push", "pr"}
     assert schema["properties"]["waves"]["type"] == "array"
+    # the shipped plans are valid against it, and a github forge without its repository is not
+    import jsonschema
+    import yaml
+
+    plans = Path(__file__).resolve().parents[1] / "plans"
+    for name in ("demo.yaml", "luminaguard.yaml"):
+        jsonschema.validate(yaml.safe_load((plans / name).read_text()), schema)
+    broken = {**yaml.safe_load((plans / "demo.yaml").read_text()), "forge": {"kind": "github"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+    with pytest.raises(jsonschema.ValidationError, match="'repo' is a required property"):
+        jsonschema.validate({"kind": "github"}, schema["$defs"]["Forge"]["anyOf"][1])
 
 
 def test_junit_testcases_carry_wave_issue_step_and_kind(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:

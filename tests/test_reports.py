@@ -221,7 +221,8 @@ def test_report_needs_files_and_a_plan(pytester: pytest.Pytester) -> None:
 def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(pytester: pytest.Pytester) -> None:
     shutil.copy(PLANS / "luminaguard.yaml", pytester.path / "luminaguard.yaml")
     out = pytester.path / ".github/workflows/waves.yml"
-    made = _run_module(pytester, "workflow", "luminaguard.yaml", "--repo", ".", "-o", str(out))
+    made = _run_module(pytester, "workflow", "luminaguard.yaml", "--repo", ".", "-o", str(out),
+                       "--install", "pip install 'pytest-waves @ git+https://example.invalid/pytest-waves'")
     assert made.returncode == 0, made.stderr
     lint = subprocess.run(["actionlint", str(out)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -238,6 +239,9 @@ def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(p
                              "--junitxml=junit/issue155.xml --waves-json waves.json")
     assert run155["env"] == {"AMP_API_KEY": "${{ secrets.AMP_API_KEY }}"}  # the agent's variable
     assert jobs["merges-wave2"]["steps"][3]["run"].endswith("-m 'wave2 and merges' --junitxml=junit/merges-wave2.xml")
+    # the wave's checks judge #152 against #154 (merge-152-154), so its job waits for both
+    assert jobs["merges-wave2"]["needs"] == ["issue152", "issue154"]
+    assert jobs["issue152"]["steps"][2]["run"] == "pip install 'pytest-waves @ git+https://example.invalid/pytest-waves'"
     # the check can fail: a job that needs a job that does not exist
     out.write_text(out.read_text().replace("- issue154\n", "- issue999\n", 1))
     assert subprocess.run(["actionlint", str(out)], capture_output=True, text=True).returncode != 0

@@ -214,6 +214,26 @@ def test_a_third_party_kind_without_a_read_only_check_is_skipped(pytester: pytes
     result.stdout.fnmatch_lines(["*--waves-verify: `deploy` steps change state and have no read-only check*"])
 
 
+def test_verify_and_dry_run_are_refused_together(pytester: pytest.Pytester, world: GitWorld) -> None:
+    issues = "- number: 3\n  title: Three\n  branch: feature/issue-3\n  steps: [push]\n"
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest("--waves", "plan.yaml", "--waves-verify", "--waves-dry-run")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--waves-verify checks the state and --waves-dry-run only describes the steps*"])
+
+
+def test_a_plan_inside_its_repository_leaves_it_clean(world: GitWorld, pytester: pytest.Pytester) -> None:
+    # logs and forge records go to .waves/ next to the plan, here inside the repository itself
+    plan = world.path / "plans" / "plan.yaml"
+    plan.parent.mkdir()
+    issues = "- number: 3\n  title: Three\n  branch: main\n  steps: [{run: {cmd: 'echo hi', allow_empty: true}}]\n"
+    plan.write_text(plan_text(world, issues).replace(f"path: {world.path}", "path: .."))
+    result = pytester.runpytest("--waves", str(plan))
+    result.assert_outcomes(passed=1)
+    assert list((world.path / "plans/.waves/logs").rglob("issue3-run.log"))
+    assert world.repo.git.status("--porcelain", "--untracked-files=all") == "?? plans/plan.yaml"
+
+
 def test_verify_can_be_the_ini_default(pytester: pytest.Pytester, world: GitWorld) -> None:
     issues = "- number: 3\n  title: Three\n  branch: feature/issue-3\n  worktree: wt/issue-3\n  steps: [worktree]\n"
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))

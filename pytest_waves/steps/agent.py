@@ -8,6 +8,7 @@ the plan allows; the values it passes by name are secrets, masked in every outpu
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 from pathlib import Path
@@ -54,6 +55,12 @@ class AgentStep(StepKind[AgentOptions]):
     shorthand = "prompt"
 
     def check_plan(self, options: AgentOptions, plan: Plan) -> str | None:
+        for path in options.done_when.files if options.done_when else ():
+            normal = posixpath.normpath(path.replace("\\", "/"))
+            if normal.startswith(("/", "../")) or normal == ".." or (len(path) > 1 and path[1] == ":"):
+                return f"done_when file {path!r} leaves the issue's worktree"
+        if not plan.agents:
+            return "the plan declares no agents: add an `agents:` section (name → command)"
         if options.use is None and len(plan.agents) != 1:
             have = ", ".join(plan.agents) or "none"
             return f"say which agent with `use:` (the plan's agents: {have})"
