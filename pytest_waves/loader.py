@@ -128,7 +128,7 @@ def _load_plan(path: Path, kinds: Mapping[str, StepKind[Any]], repo_override: st
         error = exc.errors(include_url=False)[0]
         loc = _data_loc(error["loc"], data)
         got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_short(error.get('input'))})"
-        message = _MESSAGES.get(error["type"], error["msg"]) + got
+        message = _message(error) + got
         more = len(exc.errors()) - 1
         raise fail(loc, message + (f"; {more} more error(s) after this one" if more else "")) from None
 
@@ -212,7 +212,7 @@ def _plan_steps(loaded: LoadedPlan, issue: Issue, loc: Loc, kinds: Mapping[str, 
             error = exc.errors(include_url=False)[0]
             option_loc = (*step_loc, step.kind, *_data_loc(error["loc"], raw))
             got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_short(error.get('input'))})"
-            raise fail(option_loc, _MESSAGES.get(error["type"], error["msg"]) + got) from None
+            raise fail(option_loc, _message(error) + got) from None
         problem = kind.check_plan(options, loaded.plan)
         if problem:
             raise fail((*step_loc, step.kind), problem)
@@ -293,6 +293,11 @@ def _data_loc(loc: tuple[int | str, ...], data: Any) -> Loc:
             result.append(part)  # a missing or unknown key: point at its parent line, name the key
             node = None
     return tuple(result)
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, without its "Value error, " prefix on our own validators' words."""
+    return str(_MESSAGES.get(error["type"], error["msg"])).removeprefix("Value error, ")
 
 
 def _short(value: Any) -> str:

@@ -56,11 +56,11 @@ CASES = [
     ("negative-number", _swap("number: 154", "number: -1"), "waves[0].issues[0].number: Input should be greater than 0"),
     ("missing-title", _swap("        title: Hypervisor trait\n", ""), "waves[0].issues[0].title: required field is missing"),
     ("bad-branch", _swap("branch: feature/issue-154", "branch: feature..154"),
-     "plan.yaml:10: waves[0].issues[0].branch: Value error, 'feature..154' is not a valid git branch name"),
+     "plan.yaml:10: waves[0].issues[0].branch: 'feature..154' is not a valid git branch name"),
     ("unknown-kind", _swap("          - rebase", "          - rebais"),
      "plan.yaml:14: waves[0].issues[0].steps[0].rebais: unknown step kind 'rebais' (known kinds:"),
     ("two-kind-keys", _swap("            run: \"cargo test --lib vm::\"", "            run: cargo test\n            push: {}"),
-     "plan.yaml:15: waves[0].issues[0].steps[1]: Value error, a step needs exactly one step kind key"),
+     "plan.yaml:15: waves[0].issues[0].steps[1]: a step needs exactly one step kind key"),
     ("bad-option-type", _swap("            run: \"cargo test --lib vm::\"", "            run: {cmd: cargo test, timeout: soon}"),
      "plan.yaml:16: waves[0].issues[0].steps[1].run.timeout: Input should be a valid number"),
     ("unknown-option", _swap("            run: \"cargo test --lib vm::\"", "            run:\n              cmd: x\n              colour: red"),
@@ -112,6 +112,18 @@ CASES = [
      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
      "the plan expands to more than 200000 values"),
+    ("github-forge-without-repo", "forge: {kind: github}\n" + VALID,
+     "plan.yaml:1: forge: a github forge needs `repo: owner/name`"),
+    ("forge-url-with-credentials", "forge: {kind: github, repo: a/b, api_url: 'https://me:hunter2hunter2@ghe.example.com/api'}\n"
+     + VALID, "plan.yaml:1: forge.api_url: must be http(s)://HOST[/PATH] without credentials"),
+    ("agent-without-agents", _swap("          - push", "          - agent: do it"),
+     "plan.yaml:25: waves[1].issues[0].steps[0].agent: the plan declares no agents"),
+    ("agent-unknown", "agents: {amp: {command: [amp, ask, '{prompt}']}}\n"
+     + _swap("          - push", "          - agent: {use: claude, prompt: do it}"),
+     "waves[1].issues[0].steps[0].agent: agent 'claude' is not among the plan's agents (amp)"),
+    ("agent-done-when-escapes", "agents: {amp: {command: [amp]}}\n"
+     + _swap("          - push", "          - agent: {prompt: p, done_when: {files: [../../../etc/passwd]}}"),
+     "done_when file '../../../etc/passwd' leaves the issue's worktree"),
 ]
 
 
@@ -125,6 +137,7 @@ def test_malformed_plan_is_one_usage_error(pytester: pytest.Pytester, text: str,
     assert expected in errors[0]
     assert "invalid wave plan: plan.yaml:" in errors[0]
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert "hunter2" not in result.stdout.str() + result.stderr.str()  # credentials are never echoed
 
 
 def test_non_utf8_plan(pytester: pytest.Pytester) -> None:
