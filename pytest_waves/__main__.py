@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from . import markdown, report
-    from .junit_merge import outcomes_from, plan_files
+    from .junit_merge import outcomes_from, plan_files, plan_keys
     missing = [str(path) for path in args.junit if not path.is_file()]
     if missing:
         print(f"error: no such JUnit file: {', '.join(missing)}", file=sys.stderr)
@@ -105,6 +105,11 @@ def _report(args: argparse.Namespace) -> int:
               f"{', '.join(map(str, plans)) or 'none'})", file=sys.stderr)
         return 2
     loaded = load_plan(plans[0], _step_kinds(), args.repo)
+    named = plan_keys(args.junit)
+    if loaded.key not in named:
+        print(f"error: the JUnit files hold no step of plan {loaded.key!r} ({plans[0]}); they name "
+              f"{', '.join(map(repr, named)) or 'no plan'}", file=sys.stderr)
+        return 2
     outcomes = outcomes_from(args.junit, loaded)
     table, merges = report.rows(loaded, outcomes), report.merge_rows(loaded, outcomes)
     for line in report.terminal_lines(table):

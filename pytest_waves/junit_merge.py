@@ -32,6 +32,16 @@ def plan_files(paths: Iterable[Path]) -> list[str]:
     return found
 
 
+def plan_keys(paths: Iterable[Path]) -> list[str]:
+    """The plans whose steps the JUnit files hold (testcase property `waves.plan`)."""
+    found: list[str] = []
+    for path in paths:
+        for prop in ET.parse(path).getroot().iter("property"):
+            if prop.get("name") == "waves.plan" and prop.get("value") not in found:
+                found.append(str(prop.get("value")))
+    return found
+
+
 def outcomes_from(paths: Iterable[Path], loaded: LoadedPlan) -> Outcomes:
     latest: dict[tuple[str, str], tuple[datetime, ET.Element]] = {}  # step or check → (its run's time, testcase)
     for path in paths:

@@ -332,9 +332,14 @@ class WavesRun:
         markdown, as_json = _option(config, "waves_report"), _option(config, "waves_json")
         # no comment from a dry run, or from a run stopped half-way (its table is not the plan's state)
         # verify writes nothing anywhere, the forge included; its outcomes are not recorded for the gate
+        # nor from a partial run (-k, -m): its table is mostly "not run", not the plan's state
         interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
-        quiet = self.state.dry_run or self.state.verify or interrupted
+        partial = bool(config.option.keyword or config.option.markexpr)
+        quiet = self.state.dry_run or self.state.verify or interrupted or partial
         comment_on = None if quiet else _comment_issue(config)
+        if partial and _comment_issue(config) is not None:
+            self.state.published.extend(Published(loaded, ["success metrics not posted: -k/-m ran part of the plan"])
+                                        for loaded in self.state.plans.values())
         for loaded in self.state.plans.values():
             if not (self.state.dry_run or self.state.verify) and getattr(config, "cache", None) is not None:
                 table = report.rows(loaded, self.state.outcomes)

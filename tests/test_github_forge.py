@@ -373,3 +373,10 @@ def test_the_local_forge_keeps_the_comment_too(pytester: pytest.Pytester, world:
 def test_no_comment_in_a_dry_run(run_github, github: FakeGitHub) -> None:
     run_github(PR_STEPS, "--waves-dry-run", "--waves-comment", "42").assert_outcomes(skipped=2)
     assert github.comments == []
+
+
+def test_a_partial_run_does_not_replace_the_comment(run_github, github: FakeGitHub) -> None:
+    result = run_github(PR_STEPS, "--waves-comment", "42", "-k", "push")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["success metrics not posted: -k/-m ran part of the plan"])
+    assert github.comments == []

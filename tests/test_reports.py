@@ -284,3 +284,11 @@ def test_with_v_a_burst_of_output_is_thinned_but_its_last_line_shown(world: GitW
     shown = [line for line in result.outlines if line.startswith("    | ")]
     assert shown[0] == "    | 1" and 0 < len(shown) < 100  # 20 lines a second at most
     assert re.fullmatch(r"    \| \(\+\d+ lines\) VERDICT all good", shown[-1]), shown[-3:]
+
+
+def test_report_refuses_junit_files_of_another_plan(plan: Path, pytester: pytest.Pytester) -> None:
+    pytester.runpytest("--waves", "plan.yaml", "--junitxml=j.xml")
+    shutil.copy(PLANS / "luminaguard.yaml", pytester.path / "luminaguard.yaml")
+    result = _run_module(pytester, "report", "--plan", "luminaguard.yaml", "j.xml")
+    assert result.returncode == 2
+    assert "the JUnit files hold no step of plan 'luminaguard' (luminaguard.yaml); they name 'plan'" in result.stderr
