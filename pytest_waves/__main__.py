@@ -94,18 +94,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from . import markdown, report
-    from .junit_merge import outcomes_from, plan_files, plan_keys
+    from .junit_merge import outcomes_from, property_values
     missing = [str(path) for path in args.junit if not path.is_file()]
     if missing:
         print(f"error: no such JUnit file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    plans = [args.plan] if args.plan else [Path(p) for p in plan_files(args.junit)]
+    plans = [args.plan] if args.plan else [Path(p) for p in property_values(args.junit, "waves.plan_file")]
     if len(plans) != 1:
         print("error: say which plan with --plan (the JUnit files name "
               f"{', '.join(map(str, plans)) or 'none'})", file=sys.stderr)
         return 2
     loaded = load_plan(plans[0], _step_kinds(), args.repo)
-    named = plan_keys(args.junit)
+    named = property_values(args.junit, "waves.plan")
     if loaded.key not in named:
         print(f"error: the JUnit files hold no step of plan {loaded.key!r} ({plans[0]}); they name "
               f"{', '.join(map(repr, named)) or 'no plan'}", file=sys.stderr)

@@ -22,22 +22,13 @@ from .outcomes import BLOCKED, DEFERRED, FAILED, Outcomes
 NUMERIC = {"waves.exit_code": int, "waves.start": float, "waves.stop": float}
 
 
-def plan_files(paths: Iterable[Path]) -> list[str]:
-    """The plans the JUnit files say they ran (testsuite property `waves.plan_file`)."""
+def property_values(paths: Iterable[Path], name: str) -> list[str]:
+    """Every value the JUnit files give property `name`, once each, in order: `waves.plan_file`
+    (the plans they ran), `waves.plan` (the plans whose steps they hold)."""
     found: list[str] = []
     for path in paths:
         for prop in ET.parse(path).getroot().iter("property"):
-            if prop.get("name") == "waves.plan_file" and prop.get("value") not in found:
-                found.append(str(prop.get("value")))
-    return found
-
-
-def plan_keys(paths: Iterable[Path]) -> list[str]:
-    """The plans whose steps the JUnit files hold (testcase property `waves.plan`)."""
-    found: list[str] = []
-    for path in paths:
-        for prop in ET.parse(path).getroot().iter("property"):
-            if prop.get("name") == "waves.plan" and prop.get("value") not in found:
+            if prop.get("name") == name and prop.get("value") not in found:
                 found.append(str(prop.get("value")))
     return found
 

@@ -145,10 +145,9 @@ def pytest_configure(config: pytest.Config) -> None:
                        forced=_forced_steps(config, plans), logs=Path(logs).resolve() if logs else None,
                        run_id=runs.run_id(config))
     config.stash[STATE] = state
-    if not _is_worker(config):
+    if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         for loaded in plans.values():
             runs.ignore_state(loaded.state_dir)
-    if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         runs.prune(state.log_dir(loaded).parent for loaded in plans.values())
     for loaded in plans.values():  # before any step runs, on every worker: see masking.register
         for agent in loaded.plan.agents.values():

@@ -140,11 +140,9 @@ class GitHubForge:
                 pull.create_review_request(reviewers=list(spec.reviewers))
             return self._with_checks(pull, labels=spec.labels, reviewers=spec.reviewers)
 
-    def update_pull(self, number: int, title: str, body: str) -> PullRequest:
+    def update_pull(self, number: int, title: str, body: str) -> None:
         with self._answer(f"updating pull request #{number}"):
-            pull = self._repo().get_pull(number)
-            pull.edit(title=title, body=body)
-            return self._with_checks(pull)
+            self._repo().get_pull(number).edit(title=title, body=body)
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         with self._answer(f"labelling pull request #{number}"):

@@ -84,8 +84,8 @@ class LocalForge:
                     return self._pull(record)
         raise KeyError(number)
 
-    def update_pull(self, number: int, title: str, body: str) -> PullRequest:
-        return self._edit(number, title=title, body=body)
+    def update_pull(self, number: int, title: str, body: str) -> None:
+        self._edit(number, title=title, body=body)
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         current = next(p for p in self.pulls() if p.number == number).labels

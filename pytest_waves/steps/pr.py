@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from pydantic import Field
 
@@ -81,7 +82,8 @@ class Pr(StepKind[PrOptions]):
                     raise
         notes = []
         if (pull.title, pull.body) != (spec.title, spec.body):
-            pull = ctx.forge.update_pull(pull.number, spec.title, spec.body)
+            ctx.forge.update_pull(pull.number, spec.title, spec.body)
+            pull = replace(pull, title=spec.title, body=spec.body)  # its checks did not change
             notes.append("updated")
         missing = [label for label in spec.labels if label not in pull.labels]
         if missing:
