@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,40 @@ def remote_head(repo: git.Repo, remote: str, branch: str) -> str | None:
     return out.split()[0] if out.strip() else None
 
 
+def never_held(repo: git.Repo, branch: str, tip: str) -> list[str]:
+    """Commits reachable from `tip` that the local `branch` never held (`short-sha subject (author,
+    date)`, newest first): not reachable from any entry of its reflog. This is the test git's
+    `--force-if-includes` makes before a forced push; [] means overwriting `tip` loses nothing."""
+    held = [line for line in str(repo.git.log("-g", "--format=%H", f"refs/heads/{branch}", "--")).splitlines()
+            if line] if resolve(repo, f"refs/heads/{branch}") else []
+    held.append(repo.head.commit.hexsha)
+    with tempfile.TemporaryFile() as wanted:  # a reflog can be long: on stdin, not the command line
+        wanted.write("".join(f"^{sha}\n" for sha in held).encode() + f"{tip}\n".encode())
+        wanted.seek(0)
+        out = repo.git.execute(["git", "log", "--ignore-missing", "--stdin", "--no-decorate",
+                                "--abbrev=12", "--format=%h %s (%an, %ad)", "--date=relative"], istream=wanted)
+    return [line for line in str(out).splitlines() if line]
+
+
+def fetch_objects(repo: git.Repo, remote: str, branch: str) -> None:
+    """Bring the remote branch's commits here without moving any ref (`--refmap=`): enough to name
+    them, and no remote-tracking ref moves that a lease could later be taken from. The caller
+    holds `repository_lock`."""
+    with contextlib.suppress(git.GitCommandError):
+        repo.git.fetch("--no-tags", "--refmap=", remote, f"refs/heads/{branch}")
+
+
+def merge_base(repo: git.Repo, *commits: str) -> str | None:
+    try:
+        return str(repo.git.merge_base(*commits)) or None
+    except git.GitCommandError:
+        return None
+
+
+def supports_force_if_includes(repo: git.Repo) -> bool:
+    return repo.git.version_info >= (2, 30)
+
+
 def conflicted_files(repo: git.Repo) -> list[str]:
     return [name for name in repo.git.diff("--name-only", "--diff-filter=U").splitlines() if name]
 
@@ -140,19 +175,19 @@ def run_whole(repo: git.Repo, *args: str) -> str:
     return str(repo.git.execute(["git", *args], start_new_session=True))
 
 
-def replay(repo: git.Repo, verb: str, target: str) -> bool:
-    """`git rebase TARGET` or `git merge TARGET`; on conflict abort and raise with the files.
+def replay(repo: git.Repo, verb: str, target: str, *options: str, shown: str | None = None) -> bool:
+    """`git rebase [OPTIONS] TARGET` or `git merge [OPTIONS] TARGET`; on conflict abort and raise
+    with the files.
 
     Returns True when history changed. After a failure HEAD, index and files are as before.
     """
     before = repo.head.commit.hexsha
-    args = [target] if verb == "rebase" else ["--no-edit", target]
+    args = [*options, target] if verb == "rebase" else ["--no-edit", *options, target]
     with signals_held():
-        return _replay(repo, verb, args, before)
+        return _replay(repo, verb, args, before, shown or target)
 
 
-def _replay(repo: git.Repo, verb: str, args: list[str], before: str) -> bool:
-    target = args[-1]
+def _replay(repo: git.Repo, verb: str, args: list[str], before: str, target: str) -> bool:
     try:
         run_whole(repo, verb, *args)
     except git.GitCommandError as exc:

@@ -121,7 +121,8 @@ def test_push_refuses_when_remote_moved(world: GitWorld, run_plan, tmp_path, fau
     before = world.snapshot(tree)
     result = run_plan(issue("[push]"))
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*moved since it was last fetched*nothing was pushed*"])
+    result.stdout.fnmatch_lines(["*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated; "
+                                 "nothing was pushed*", f"*{theirs[:12]} teammate (Test Developer, *"])
     assert world.repo.git.ls_remote("origin", "refs/heads/feature/issue-7").split()[0] == theirs
     fault.unchanged(world, tree, before)  # our rewritten commit is still there, theirs untouched
 

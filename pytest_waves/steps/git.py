@@ -103,10 +103,16 @@ class Rebase(StepKind[NoOptions]):
         base = _base_ref(ctx)
         if gitops.resolve(repo, base) is None:
             raise StepFailed(f"{base} does not exist after fetching")
+        taken = _take_pushed_work(repo, ctx)
         if gitops.is_ancestor(repo, base, "HEAD"):
-            return f"already contains {base}"
-        gitops.replay(repo, "rebase", base)
-        return f"rebased onto {base}"
+            return "; ".join([*taken, f"already contains {base}"])
+        try:
+            gitops.replay(repo, "rebase", base)
+        except StepFailed as failed:
+            if taken:  # the branch keeps what it took in: someone's pushed work, nothing of ours lost
+                failed.summary += f" (after it {taken[0]}, which stays)"
+            raise
+        return "; ".join([*taken, f"rebased onto {base}"])
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
         """The branch contains the remote base as it is now (asked with ls-remote: nothing fetched)."""
@@ -124,6 +130,44 @@ class Rebase(StepKind[NoOptions]):
             behind = repo.git.rev_list("--count", f"HEAD..{there}")
             raise StepFailed(f"{ctx.issue.branch} does not contain {_base_ref(ctx)} ({behind} commits behind)")
         return f"contains {_base_ref(ctx)} ({there[:12]})"
+
+
+def _take_pushed_work(repo: git.Repo, ctx: StepContext) -> list[str]:
+    """Commits someone else pushed to the issue's branch come in before the branch is rewritten, so
+    that the push never has to force past them: a fast-forward, or the branch's own commits
+    replayed on top of theirs (what `git pull --rebase` does). A branch rewritten since it forked
+    from them is refused, nothing changed: which of two histories is the work is a person's call."""
+    from .. import gitops
+
+    remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+    theirs = gitops.resolve(repo, f"refs/remotes/{remote}/{branch}")
+    unseen = gitops.never_held(repo, branch, theirs) if theirs else []
+    if not theirs or not unseen:
+        return []
+    what = f"{remote}/{branch} ({_count(unseen)}: {unseen[0]}{', …' if len(unseen) > 1 else ''})"
+    head = repo.head.commit.hexsha
+    fork = gitops.merge_base(repo, head, theirs)
+    base_fork = gitops.merge_base(repo, head, _base_ref(ctx))
+    if fork == head:
+        gitops.replay(repo, "merge", theirs, "--ff-only")
+        return [f"fast-forwarded to {what}"]
+    if fork and base_fork and gitops.is_ancestor(repo, base_fork, fork):  # only our own commits move
+        gitops.replay(repo, "rebase", fork, "--onto", theirs, shown=f"{remote}/{branch}")
+        return [f"rebased onto {what}"]
+    raise _never_integrated(ctx, unseen, "nothing was changed")
+
+
+def _count(commits: list[str]) -> str:
+    return f"{len(commits)} commit{'s' if len(commits) != 1 else ''}"
+
+
+def _never_integrated(ctx: StepContext, unseen: list[str], outcome: str) -> StepFailed:
+    remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+    where = ctx.issue.worktree or "the checkout"
+    return StepFailed(f"{remote}/{branch} has {_count(unseen)} that {branch} never integrated; {outcome}",
+                      [*unseen[:20], *([f"… and {len(unseen) - 20} more"] if len(unseen) > 20 else []),
+                       f"integrate {remote}/{branch} first (in {where}: `git pull --rebase {remote} {branch}` "
+                       "or a merge), then run again"])
 
 
 class IntegrateOptions(StepOptions):
@@ -204,19 +248,19 @@ class Push(StepKind[NoOptions]):
                 return f"{remote}/{branch} is already at {local[:12]}"
             args = ["--set-upstream", remote, f"HEAD:refs/heads/{branch}"]
             if there is not None and not gitops.is_ancestor(repo, there, local):
-                known = gitops.resolve(repo, f"refs/remotes/{remote}/{branch}")
-                if known != there:
-                    raise StepFailed(
-                        f"{remote}/{branch} moved since it was last fetched (someone else pushed); "
-                        "nothing was pushed", [f"remote has {there[:12]}, last fetched "
-                                               f"{known[:12] if known else 'never'}; rebase onto it first"])
-                # Our own rewrite (a rebase): replace exactly what we saw, nothing newer.
-                args.insert(0, f"--force-with-lease=refs/heads/{branch}:{there}")
+                _refuse_to_overwrite(repo, ctx, there)
+                # Only what this branch once held is replaced. git checks it again (--force-if-includes,
+                # against the reflog), and the lease refuses a remote that moves meanwhile.
+                if gitops.supports_force_if_includes(repo):
+                    args[:0] = [f"--force-with-lease=refs/heads/{branch}", "--force-if-includes"]
+                else:
+                    args.insert(0, f"--force-with-lease=refs/heads/{branch}:{there}")
             try:
                 with gitops.signals_held():  # a push either happens or does not; never stopped half-way
                     gitops.run_whole(repo, "push", *args)
             except gitops.GitCommandError as exc:
-                raise StepFailed(f"git push to {remote} was rejected", [gitops.git_error(exc)]) from None
+                raise StepFailed(f"git push to {remote} was rejected; nothing was pushed",
+                                 [gitops.git_error(exc)]) from None
         how = "with lease after rewrite" if args[0].startswith("--force") else "fast-forward"
         return f"pushed {local[:12]} ({how})"
 
@@ -232,3 +276,18 @@ class Push(StepKind[NoOptions]):
             raise StepFailed(f"{remote}/{branch} is at {there[:12]}, the worktree at {local[:12]}")
         return f"{remote}/{branch} equals the worktree ({local[:12]})"
 
+
+def _refuse_to_overwrite(repo: git.Repo, ctx: StepContext, there: str) -> None:
+    """The remote branch is not behind us: a push would replace it. Allowed only when every commit
+    there is one this branch once held (our own rewrite); else name what would be lost."""
+    from .. import gitops
+
+    remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+    if gitops.resolve(repo, there) is None:  # pushed after our last fetch: bring it here to name it
+        gitops.fetch_objects(repo, remote, branch)
+    if gitops.resolve(repo, there) is None:
+        raise StepFailed(f"{remote}/{branch} is at {there[:12]}, which could not be fetched to compare; "
+                         "nothing was pushed")
+    unseen = gitops.never_held(repo, branch, there)
+    if unseen:
+        raise _never_integrated(ctx, unseen, "nothing was pushed")

@@ -1,0 +1,148 @@
+"""A commit someone else pushed to the issue's branch survives every run: before the run, during it
+(after the run's own fetch) and between two runs. The lease is never taken from a ref the run's own
+fetch moved; git's `--force-if-includes` and the branch's reflog decide what was integrated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git
+import pytest
+
+from conftest import GitWorld, issue
+
+pytestmark = pytest.mark.usefixtures("planted_token")
+
+BRANCH = "feature/issue-7"
+
+
+def teammate_pushes(world: GitWorld, tmp_path: Path, name: str = "mate.txt") -> str:
+    """A reviewer's fixup pushed from another clone, by another author."""
+    mate = tmp_path / f"mate-{name}"
+    clone = git.Repo.clone_from(str(world.origin_path), mate, branch=BRANCH)
+    (mate / name).write_text("the teammate's fixup\n")
+    clone.git.add("--all")
+    clone.git.commit("-q", "-m", "fixup from review", author="Rita Reviewer <rita@example.invalid>")
+    clone.git.push("origin", BRANCH)
+    return clone.head.commit.hexsha
+
+
+def on_origin(world: GitWorld) -> git.Commit:
+    return git.Repo(world.origin_path).commit(BRANCH)
+
+
+def keeps_teammate_work(world: GitWorld, name: str = "mate.txt") -> bool:
+    """The fixup's commit (perhaps replayed onto a newer main) and its file are on origin's branch."""
+    origin = git.Repo(world.origin_path)
+    authors = [c.author.email for c in origin.iter_commits(BRANCH)]
+    tree = on_origin(world).tree
+    return "rita@example.invalid" in authors and name in [blob.name for blob in tree.blobs]
+
+
+def test_a_commit_pushed_before_the_run_is_integrated_not_overwritten(world: GitWorld, run_plan, tmp_path) -> None:
+    world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    teammate_pushes(world, tmp_path)
+    world.advance_main({"g.txt": "2\n"})
+    result = run_plan(issue("[rebase, push]"), "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*fast-forwarded to origin/feature/issue-7 (1 commit: *fixup from review*",
+                                 "*pushed * (with lease after rewrite)*"])
+    assert keeps_teammate_work(world)
+
+
+def test_a_push_step_alone_names_the_commits_it_would_overwrite(world: GitWorld, run_plan, tmp_path, fault) -> None:
+    tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    theirs = teammate_pushes(world, tmp_path)
+    tree.git.fetch("origin")  # what the teammate pushed is known here, but was never integrated
+    tree.git.commit("--amend", "-q", "-m", "rewritten")
+    before = world.snapshot(tree)
+    result = run_plan(issue("[push]"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated; nothing was pushed*",
+        f"*{theirs[:12]} fixup from review (Rita Reviewer*",
+        "*integrate origin/feature/issue-7 first*"])
+    assert on_origin(world).hexsha == theirs
+    fault.unchanged(world, tree, before)
+
+
+def test_a_commit_pushed_during_the_run_after_its_fetch_survives(world: GitWorld, run_plan, tmp_path, fault) -> None:
+    tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    world.advance_main({"g.txt": "2\n"})
+    # the teammate pushes between the rebase's fetch and the push, from a step of the run itself
+    script = tmp_path / "mate.py"
+    script.write_text(
+        "import git, sys\n"
+        f"clone = git.Repo.clone_from({str(world.origin_path)!r}, {str(tmp_path / 'late')!r}, branch={BRANCH!r})\n"
+        f"open({str(tmp_path / 'late' / 'late.txt')!r}, 'w').write('late\\n')\n"
+        "clone.git.add('--all')\n"
+        "clone.git.commit('-q', '-m', 'pushed while the run ran', author='Rita Reviewer <rita@example.invalid>')\n"
+        f"clone.git.push('origin', {BRANCH!r})\n"
+        "print('ran 1 test')\n")
+    steps = f'[rebase, {{run: ["{{python}}", "{script}"]}}, push]'
+    result = run_plan(issue(steps))
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated*",
+                                 "*pushed while the run ran (Rita Reviewer*"])
+    assert keeps_teammate_work(world, "late.txt")
+    tree.git.fetch("origin")  # the step fetches first: remote-tracking refs may move, nothing else
+    before = world.snapshot(tree)
+    # the next run refuses: the branch was rebased since, so the commit cannot simply be taken in
+    result = run_plan(issue("[rebase, push]"))
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated; nothing was changed*"])
+    assert keeps_teammate_work(world, "late.txt")
+    fault.unchanged(world, tree, before)
+
+
+def test_a_commit_pushed_between_two_runs_survives(world: GitWorld, run_plan, tmp_path) -> None:
+    world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    world.advance_main({"g.txt": "2\n"})
+    run_plan(issue("[rebase, push]")).assert_outcomes(passed=2)
+    teammate_pushes(world, tmp_path)
+    world.advance_main({"h.txt": "3\n"})
+    run_plan(issue("[rebase, push]")).assert_outcomes(passed=2)
+    assert keeps_teammate_work(world)
+    assert git.Repo(world.origin_path).is_ancestor("main", BRANCH)
+
+
+def test_the_run_after_a_refused_push_does_not_force_past_the_commit(world: GitWorld, run_plan, tmp_path) -> None:
+    tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    theirs = teammate_pushes(world, tmp_path)
+    tree.git.commit("--amend", "-q", "-m", "rewritten")  # our own rewrite, on top of which they did not build
+    run_plan(issue("[push]")).assert_outcomes(failed=1)
+    run_plan(issue("[push]")).assert_outcomes(failed=1)  # the refusal is not forgotten by the next run
+    assert on_origin(world).hexsha == theirs
+    world.advance_main({"g.txt": "2\n"})
+    result = run_plan(issue("[rebase, push]"), "-v")  # the rebase takes their commit in first
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*rebased onto origin/feature/issue-7 (1 commit: *fixup from review*"])
+    assert keeps_teammate_work(world)
+    assert (world.path / "wt/issue-7/mate.txt").read_text() == "the teammate's fixup\n"
+
+
+def test_local_commits_on_top_are_replayed_onto_the_teammates(world: GitWorld, run_plan, tmp_path) -> None:
+    tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    teammate_pushes(world, tmp_path)
+    world.commit(tree, {"more.txt": "more\n"}, "my next commit")  # not pushed yet
+    result = run_plan(issue("[rebase, push]"), "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*rebased onto origin/feature/issue-7 (1 commit: *fixup from review*"])
+    assert keeps_teammate_work(world)
+    assert "more.txt" in [b.name for b in on_origin(world).tree.blobs]
+
+
+def test_a_branch_rewritten_only_by_the_run_pushes_with_a_lease(world: GitWorld, run_plan) -> None:
+    tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    world.advance_main({"g.txt": "2\n"})
+    result = run_plan(issue("[rebase, push]"), "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*pushed * (with lease after rewrite)*"])
+    assert on_origin(world).hexsha == tree.head.commit.hexsha
