@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 COMMON_STEP_KEYS = ("name", "when")
+ISSUE_NUMBER_MAX = 2**31 - 1  # GitHub's issue and PR numbers are 32-bit integers
 
 
 class Strict(BaseModel):
@@ -76,7 +77,7 @@ class Risk(Strict):
 
 
 class Issue(Strict):
-    number: int = Field(gt=0)
+    number: int = Field(gt=0, le=ISSUE_NUMBER_MAX)
     title: str = Field(min_length=1)
     branch: str = Field(min_length=1)
     worktree: str | None = None

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..process import CommandResult, run_command
 from .base import StepContext, StepFailed, StepKind, StepOptions
@@ -31,6 +31,15 @@ class RunOptions(StepOptions):
     forbid: tuple[str, ...] = Field(default=(), description="fail if any output line matches one of these")
     require: tuple[str, ...] = Field(default=(), description="fail unless each matches some output line")
     allow_empty: bool = Field(default=False, description="pass even if the test command ran no tests")
+
+    @field_validator("cmd")
+    @classmethod
+    def _checks_something(cls, value: str | list[str]) -> str | list[str]:
+        # An empty command exits 0 having checked nothing: a ✅ that means nothing.
+        program = value if isinstance(value, str) else (value[0] if value else "")
+        if not program.strip():
+            raise ValueError("the command is empty: a step must run something to check")
+        return value
 
 
 def tested_nothing(result: CommandResult) -> str | None:
