@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from . import hooks, report, runs, sandbox
+from .reaper import REAPER
+from .runlock import RepositoryBusy, RunLocks
 from .collect import PlanFile, StepItem
 from .forge import Forge, ForgeError, make_forge
 from .gate import CACHE_KEY, Gate
@@ -91,6 +93,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "and edit that same comment on later runs. ini: waves_comment")
     group.addoption("--waves-fresh-sandbox", action="store_true", default=False,
                     help="rebuild the throwaway repository of a plan with `repository.sandbox`")
+    group.addoption("--waves-wait", metavar="SECONDS", type=float, default=None,
+                    help="when another run is working on the same repository, wait this long for it to end "
+                         "(default 0: stop at once with an error naming it). ini: waves_wait")
     parser.addini("waves_plans", "wave plans to run when --waves is not given", type="paths", default=[])
     parser.addini("waves_repo", "default for --waves-repo", default="")
     parser.addini("waves_dry_run", "default for --waves-dry-run", type="bool", default=False)
@@ -99,6 +104,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("waves_comment", "default for --waves-comment", default="")
     parser.addini("waves_verify", "default for --waves-verify", type="bool", default=False)
     parser.addini("waves_logs", "default for --waves-logs", default="")
+    parser.addini("waves_wait", "default for --waves-wait", default="0")
 
 
 def _option(config: pytest.Config, name: str) -> Any:
@@ -115,6 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     kinds = registry(config.hook.pytest_waves_step_kinds())
     repo = _option(config, "waves_repo") or None
     plans: dict[Path, LoadedPlan] = {}
+    locks = _run_locks(config, given)
     for path in given:
         try:
             loaded = load_plan(path, kinds, repo)
@@ -132,11 +139,15 @@ def pytest_configure(config: pytest.Config) -> None:
         if _option(config, "waves_verify") and config.getoption("--waves-fresh-sandbox"):
             raise pytest.UsageError("--waves-verify writes nothing, so it cannot rebuild the sandbox "
                                     "(--waves-fresh-sandbox)")
-        if not _is_worker(config) and not _option(config, "waves_verify"):
-            try:
-                sandbox.ensure(loaded, config.getoption("--waves-fresh-sandbox"))
-            except (OSError, ValueError) as exc:
-                raise pytest.UsageError(f"{path}: cannot build the sandbox repository: {exc}") from None
+        try:
+            if locks is not None and loaded.plan.repository.sandbox is not None:
+                locks.take_sandbox(loaded.repo_root)
+            if not _is_worker(config) and not _option(config, "waves_verify"):
+                _ensure_sandbox(config, loaded)
+            if locks is not None:
+                locks.take_repository(loaded.repo_root)
+        except RepositoryBusy as exc:
+            raise pytest.UsageError(str(exc)) from None
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     recorded = cache.get(CACHE_KEY, {}) if cache is not None else {}
     logs = _option(config, "waves_logs")
@@ -158,6 +169,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(WavesRun(state), "waves-run")
     _distribute(config, state)
     _collect_plans(config, [str(p) for p in plans])
+
+
+def _ensure_sandbox(config: pytest.Config, loaded: LoadedPlan) -> None:
+    try:
+        note = sandbox.ensure(loaded, config.getoption("--waves-fresh-sandbox"))
+    except (OSError, ValueError, sandbox.SandboxError) as exc:
+        raise pytest.UsageError(f"{loaded.path}: cannot build the sandbox repository: {exc}") from None
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if note and terminal is not None:
+        terminal.write_line(note)
+
+
+def _run_locks(config: pytest.Config, given: list[Path]) -> RunLocks | None:
+    """A run that may write holds its repositories until it ends (runlock.py); xdist's workers run
+    under their controller's lock, and read-only runs need none."""
+    if (_is_worker(config) or config.option.collectonly or _option(config, "waves_verify")
+            or _option(config, "waves_dry_run")):
+        return None
+    try:
+        wait = float(_option(config, "waves_wait") or 0)
+    except ValueError:
+        raise pytest.UsageError(f"waves_wait: {config.getini('waves_wait')!r} is not a number of seconds") from None
+    locks = RunLocks(plan=", ".join(str(path) for path in given), wait=wait)
+    config.add_cleanup(locks.release)
+    return locks
 
 
 def _forced_steps(config: pytest.Config, plans: dict[Path, LoadedPlan]) -> frozenset[str]:
@@ -196,6 +232,7 @@ def _check_forges(config: pytest.Config, state: WavesState) -> None:
 def _distribute(config: pytest.Config, state: WavesState) -> None:
     """Under `-n N` the plan schedules itself and the gate holds across workers (parallel.py)."""
     if _is_worker(config):
+        REAPER.watched = (os.getppid(),)  # xdist's controller: its death ends this worker's steps too
         state.worker = Worker.from_config(config, state.gate)
         if state.worker is not None:
             config.pluginmanager.register(state.worker, "waves-worker")

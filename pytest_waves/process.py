@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from .masking import mask
+from .reaper import REAPER
 
 KILL_GRACE_SECONDS = 2.0
 TAIL_LINES = 30
@@ -72,6 +73,7 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
     started = time.monotonic()
     process = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    REAPER.watch(process.pid)  # should this process die before the step ends, the group dies too
     assert process.stdout is not None
     reader = _Reader(process.stdout, log, on_line)
     reader.start()
@@ -85,6 +87,7 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
         if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
             _kill_group(process)
         _finish_reading(process, reader)
+        REAPER.forget(process.pid)
     return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
                          timed_out=timed_out, duration=time.monotonic() - started, log=log)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import textwrap
@@ -126,6 +127,33 @@ class FaultCheck:
                                       ("fault.lost_bytes", lost)]
         assert after == before, differences
 
+    def files_unchanged(self, before: dict[str, bytes], *roots: Path) -> None:
+        """Assert every file under the roots (.git included) is as in `before` (from `contents`)."""
+        after = contents(*roots)
+        differences = sorted(set(before) ^ set(after) | {name for name in before if before[name] != after.get(name)})
+        lost = sum(len(data) for name, data in before.items() if after.get(name) != data)
+        self.node.user_properties += [("fault.compared", 1), ("fault.differences", len(differences)),
+                                      ("fault.lost_bytes", lost)]
+        assert not differences, differences[:20]
+
+    def commits_kept(self, origin: Path, branch: str, subjects: list[str]) -> None:
+        """Assert each commit (by subject: a rebase may replay it) is on the origin's branch; count the lost."""
+        repo = git.Repo(origin)
+        there = {commit.summary for commit in repo.iter_commits(branch)} if branch in repo.heads else set()
+        lost = [subject for subject in subjects if subject not in there]
+        self.node.user_properties += [("fault.commits", len(subjects)), ("fault.lost_commits", len(lost))]
+        assert not lost, lost
+
+    def processes_gone(self, pids: list[int], gone: bool) -> None:
+        self.node.user_properties += [("fault.processes", len(pids)), ("fault.outlived", 0 if gone else len(pids))]
+        assert gone, "a step's process outlived its run"
+
+
+def contents(*roots: Path) -> dict[str, bytes]:
+    """Every file under the roots, .git included, by path: the whole state for a before/after comparison."""
+    return {str(path): path.read_bytes() for root in roots if root.exists()
+            for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()}
+
 
 @pytest.fixture
 def fault(request: pytest.FixtureRequest) -> FaultCheck:
@@ -169,6 +197,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"{cases} fault cases: {totals.get('fault.compared', 0)} repository states compared, "
             f"{totals.get('fault.differences', 0)} differences, {totals.get('fault.lost_bytes', 0)} bytes of work lost; "
+            f"{totals.get('fault.commits', 0)} pushed commits of others checked, {totals.get('fault.lost_commits', 0)} lost; "
+            f"{totals.get('fault.processes', 0)} step processes of killed runs, {totals.get('fault.outlived', 0)} left running; "
             f"planted token searched in {totals.get('fault.searched', 0)} outputs and files, "
             f"found {totals.get('fault.token_found', 0)} times")
 
@@ -205,6 +235,12 @@ def run_plan(pytester: pytest.Pytester, world: GitWorld):  # type: ignore[no-unt
         return pytester.runpytest("--waves", "plan.yaml", *args)
 
     return run
+
+
+def fingerprint(*roots: Path) -> dict[str, str]:
+    """Every file (by content) and folder under the roots, .git included: "nothing written" means equal."""
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+            for root in roots if root.exists() for path in sorted(root.rglob("*")) if not path.is_symlink()}
 
 
 def run_git(cwd: Path, *args: str) -> str:

@@ -31,15 +31,16 @@ def on_origin(world: GitWorld) -> git.Commit:
     return git.Repo(world.origin_path).commit(BRANCH)
 
 
-def keeps_teammate_work(world: GitWorld, name: str = "mate.txt") -> bool:
-    """The fixup's commit (perhaps replayed onto a newer main) and its file are on origin's branch."""
+def keeps_teammate_work(world: GitWorld, fault, subject: str = "fixup from review", name: str = "mate.txt") -> None:
+    """The teammate's commit (perhaps replayed onto a newer main, by its subject and author) and its
+    file are on origin's branch."""
+    fault.commits_kept(world.origin_path, BRANCH, [subject])
     origin = git.Repo(world.origin_path)
-    authors = [c.author.email for c in origin.iter_commits(BRANCH)]
-    tree = on_origin(world).tree
-    return "rita@example.invalid" in authors and name in [blob.name for blob in tree.blobs]
+    assert "rita@example.invalid" in [c.author.email for c in origin.iter_commits(BRANCH)]
+    assert name in [blob.name for blob in on_origin(world).tree.blobs]
 
 
-def test_a_commit_pushed_before_the_run_is_integrated_not_overwritten(world: GitWorld, run_plan, tmp_path) -> None:
+def test_a_commit_pushed_before_the_run_is_integrated_not_overwritten(world: GitWorld, run_plan, tmp_path, fault) -> None:
     world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
     run_plan(issue("[push]")).assert_outcomes(passed=1)
     teammate_pushes(world, tmp_path)
@@ -48,7 +49,7 @@ def test_a_commit_pushed_before_the_run_is_integrated_not_overwritten(world: Git
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*fast-forwarded to origin/feature/issue-7 (1 commit: *fixup from review*",
                                  "*pushed * (with lease after rewrite)*"])
-    assert keeps_teammate_work(world)
+    keeps_teammate_work(world, fault)
 
 
 def test_a_push_step_alone_names_the_commits_it_would_overwrite(world: GitWorld, run_plan, tmp_path, fault) -> None:
@@ -60,6 +61,7 @@ def test_a_push_step_alone_names_the_commits_it_would_overwrite(world: GitWorld,
     before = world.snapshot(tree)
     result = run_plan(issue("[push]"))
     result.assert_outcomes(failed=1)
+    keeps_teammate_work(world, fault)
     result.stdout.fnmatch_lines([
         "*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated; nothing was pushed*",
         f"*{theirs[:12]} fixup from review (Rita Reviewer*",
@@ -87,7 +89,7 @@ def test_a_commit_pushed_during_the_run_after_its_fetch_survives(world: GitWorld
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated*",
                                  "*pushed while the run ran (Rita Reviewer*"])
-    assert keeps_teammate_work(world, "late.txt")
+    keeps_teammate_work(world, fault, "pushed while the run ran", "late.txt")
     tree.git.fetch("origin")  # the step fetches first: remote-tracking refs may move, nothing else
     before = world.snapshot(tree)
     # the next run refuses: the branch was rebased since, so the commit cannot simply be taken in
@@ -95,22 +97,22 @@ def test_a_commit_pushed_during_the_run_after_its_fetch_survives(world: GitWorld
     result.assert_outcomes(failed=1, skipped=1)
     result.stdout.fnmatch_lines(
         ["*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated; nothing was changed*"])
-    assert keeps_teammate_work(world, "late.txt")
+    keeps_teammate_work(world, fault, "pushed while the run ran", "late.txt")
     fault.unchanged(world, tree, before)
 
 
-def test_a_commit_pushed_between_two_runs_survives(world: GitWorld, run_plan, tmp_path) -> None:
+def test_a_commit_pushed_between_two_runs_survives(world: GitWorld, run_plan, tmp_path, fault) -> None:
     world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
     world.advance_main({"g.txt": "2\n"})
     run_plan(issue("[rebase, push]")).assert_outcomes(passed=2)
     teammate_pushes(world, tmp_path)
     world.advance_main({"h.txt": "3\n"})
     run_plan(issue("[rebase, push]")).assert_outcomes(passed=2)
-    assert keeps_teammate_work(world)
+    keeps_teammate_work(world, fault)
     assert git.Repo(world.origin_path).is_ancestor("main", BRANCH)
 
 
-def test_the_run_after_a_refused_push_does_not_force_past_the_commit(world: GitWorld, run_plan, tmp_path) -> None:
+def test_the_run_after_a_refused_push_does_not_force_past_the_commit(world: GitWorld, run_plan, tmp_path, fault) -> None:
     tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
     run_plan(issue("[push]")).assert_outcomes(passed=1)
     theirs = teammate_pushes(world, tmp_path)
@@ -122,11 +124,11 @@ def test_the_run_after_a_refused_push_does_not_force_past_the_commit(world: GitW
     result = run_plan(issue("[rebase, push]"), "-v")  # the rebase takes their commit in first
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*rebased onto origin/feature/issue-7 (1 commit: *fixup from review*"])
-    assert keeps_teammate_work(world)
+    keeps_teammate_work(world, fault)
     assert (world.path / "wt/issue-7/mate.txt").read_text() == "the teammate's fixup\n"
 
 
-def test_local_commits_on_top_are_replayed_onto_the_teammates(world: GitWorld, run_plan, tmp_path) -> None:
+def test_local_commits_on_top_are_replayed_onto_the_teammates(world: GitWorld, run_plan, tmp_path, fault) -> None:
     tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
     run_plan(issue("[push]")).assert_outcomes(passed=1)
     teammate_pushes(world, tmp_path)
@@ -134,7 +136,7 @@ def test_local_commits_on_top_are_replayed_onto_the_teammates(world: GitWorld, r
     result = run_plan(issue("[rebase, push]"), "-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*rebased onto origin/feature/issue-7 (1 commit: *fixup from review*"])
-    assert keeps_teammate_work(world)
+    keeps_teammate_work(world, fault)
     assert "more.txt" in [b.name for b in on_origin(world).tree.blobs]
 
 

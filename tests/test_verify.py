@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import git
 import pytest
 
 import pytest_waves.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
-from conftest import GitWorld, plan_text
+from conftest import GitWorld, fingerprint, plan_text
 from github_fake import TOKEN, FakeGitHub
 
 # A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
@@ -69,12 +68,6 @@ waves:
         steps:
           - integrate: {issue: 1}
 """
-
-
-def fingerprint(*roots: Path) -> dict[str, str]:
-    """Every file (by content) and folder under the roots, .git included: "nothing written" means equal."""
-    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
-            for root in roots if root.exists() for path in sorted(root.rglob("*")) if not path.is_symlink()}
 
 
 @pytest.fixture
