@@ -152,3 +152,12 @@ def test_the_sandbox_is_locked_before_it_is_built(pytester: pytest.Pytester) -> 
         (pytester.path / "release").touch()
         first.communicate(timeout=60)
     assert first.returncode == 0
+
+
+def test_a_run_stopped_by_a_usage_error_releases_the_lock(pytester: pytest.Pytester, world: GitWorld) -> None:
+    """The lock is taken while plans load; a later usage error must not keep it (in-process runs share a process)."""
+    result = second_run(pytester, world, "--waves-force-step", "issue99")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--waves-force-step issue99: no such issue*"])
+    second_run(pytester, world).assert_outcomes(passed=1)
+    assert not list(Path(world.repo.common_dir).glob("pytest-waves-run.json"))  # the note goes with the lock
