@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_waves.process import run_command
+from pytest_waves.engine.commands import run_command
 
 
 def main() -> None:

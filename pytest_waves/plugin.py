@@ -10,20 +10,22 @@ from typing import Any
 
 import pytest
 
-from . import hooks, report, runs, sandbox
-from .reaper import REAPER
-from .runlock import RepositoryBusy, RunLocks
-from .collect import PlanFile, StepItem
-from .forge import Forge, ForgeError, make_forge
-from .gate import CACHE_KEY, Gate
-from .loader import LoadedPlan, PlanError, load_plan, paused_gc
-from .masking import mask, mask_report
-from .outcomes import Outcomes
-from .parallel import Controller, Worker
-from .publish import Published, publish
-from .steps import registry
-from .steps.agent import agent_secrets
-from .wavechecks import KIND as MERGES, WaveCheck
+from pytest_waves.session import hookspecs, runids
+from pytest_waves.reporting import rows
+from pytest_waves.engine import sandbox
+from pytest_waves.engine.reaper import REAPER
+from pytest_waves.engine.runlock import RepositoryBusy, RunLocks
+from pytest_waves.session.items import PlanFile, StepItem
+from pytest_waves.engine.forge import Forge, ForgeError, make_forge
+from pytest_waves.session.gate import CACHE_KEY, Gate
+from pytest_waves.plan.loader import LoadedPlan, PlanError, load_plan, paused_gc
+from pytest_waves.engine.masking import mask, mask_report
+from pytest_waves.reporting.outcomes import Outcomes
+from pytest_waves.parallel.roles import Controller, Worker
+from pytest_waves.reporting.publish import Published, publish
+from pytest_waves.steps import registry
+from pytest_waves.steps.agent import agent_secrets
+from pytest_waves.session.wave_items import KIND as MERGES, WaveCheck
 
 STATE = pytest.StashKey["WavesState"]()
 
@@ -64,7 +66,7 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(hooks)
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -154,16 +156,16 @@ def pytest_configure(config: pytest.Config) -> None:
     state = WavesState(plans=plans, gate=Gate(recorded, config.getoption("--ignore-unknown-dependency")),
                        dry_run=bool(_option(config, "waves_dry_run")), verify=bool(_option(config, "waves_verify")),
                        forced=_forced_steps(config, plans), logs=Path(logs).resolve() if logs else None,
-                       run_id=runs.run_id(config))
+                       run_id=runids.run_id(config))
     config.stash[STATE] = state
     if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         for loaded in plans.values():
-            runs.ignore_state(loaded.state_dir)
-        runs.prune(state.log_dir(loaded).parent for loaded in plans.values())
+            runids.ignore_state(loaded.state_dir)
+        runids.prune(state.log_dir(loaded).parent for loaded in plans.values())
     for loaded in plans.values():  # before any step runs, on every worker: see masking.register
         for agent in loaded.plan.agents.values():
             agent_secrets(agent)
-    runs.terminate_as_interrupt(config)
+    runids.terminate_as_interrupt(config)
     if not (_is_worker(config) or state.dry_run or config.option.collectonly):
         _check_forges(config, state)
     config.pluginmanager.register(WavesRun(state), "waves-run")
@@ -347,15 +349,15 @@ class WavesRun:
         if _is_worker(config) or config.option.collectonly:
             return
         for loaded in self.state.plans.values():
-            table = report.rows(loaded, self.state.outcomes)
+            table = rows.rows(loaded, self.state.outcomes)
             if config.option.verbose > 0:
                 terminalreporter.write_sep("-", f"steps: {loaded.plan.project}")
-                for line in report.step_lines(table):
+                for line in rows.step_lines(table):
                     terminalreporter.write_line(mask(line))
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
-            for line in report.terminal_lines(table):
+            for line in rows.terminal_lines(table):
                 terminalreporter.write_line(mask(line))
-            for line in report.merge_lines(report.merge_rows(loaded, self.state.outcomes)):
+            for line in rows.merge_lines(rows.merge_rows(loaded, self.state.outcomes)):
                 terminalreporter.write_line(mask(line))
             for published in self.state.published:
                 for line in published.lines if published.plan is loaded else ():
@@ -378,7 +380,7 @@ class WavesRun:
                                         for loaded in self.state.plans.values())
         for loaded in self.state.plans.values():
             if not (self.state.dry_run or self.state.verify) and getattr(config, "cache", None) is not None:
-                table = report.rows(loaded, self.state.outcomes)
+                table = rows.rows(loaded, self.state.outcomes)
                 Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
             summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GitWorld, plan_text
-from pytest_waves.loader import load_plan
+from pytest_waves.plan.loader import load_plan
 from pytest_waves.steps import registry
 
 PLAN = """\

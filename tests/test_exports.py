@@ -1,4 +1,4 @@
-"""pytest_waves.exports: static public-API checks on small real crates and packages."""
+"""pytest_waves.engine.analysis: static public-API checks on small real crates and packages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_waves.exports import ExportReport, check_export, check_python_export, check_rust_export
+from pytest_waves.engine.analysis import ExportReport, check_export, check_python_export, check_rust_export
 
 CRATE = {
     "Cargo.toml": """

@@ -11,7 +11,7 @@ import pytest
 
 # Imported before pytester's in-process runs: they restore sys.modules after each run, and a
 # re-imported `requests` would no longer recognise the cookie jars of the one PyGithub still holds.
-import pytest_waves.forge.github  # noqa: F401
+import pytest_waves.engine.forge.github  # noqa: F401
 from conftest import GitWorld, issue, plan_text
 from github_fake import TOKEN, FakeGitHub
 

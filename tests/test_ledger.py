@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from pytest_waves.ledger import Entry, Ledger, Stopped
+from pytest_waves.parallel.ledger import Entry, Ledger, Stopped
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from pytest_waves.ledger import Entry, Ledger
+from pytest_waves.parallel.ledger import Entry, Ledger
 time.sleep(0.3)
 Ledger(Path(sys.argv[1])).record("plan::issue154::clippy", Entry(phases={"setup": "passed", "call": "failed",
                                                                          "teardown": "passed"},

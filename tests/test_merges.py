@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import GitWorld
-from pytest_waves.merges import parse_version, require_merge_tree
+from pytest_waves.engine.trial_merge import parse_version, require_merge_tree
 from pytest_waves.steps.base import StepFailed
 
 # A token sits in the environment and in the origin's URL; no output or file of these runs may show it.

@@ -89,7 +89,7 @@ def test_a_group_the_watcher_was_told_is_gone_is_left_alone(tmp_path: Path) -> N
     script = tmp_path / "owner.py"
     script.write_text(
         "import subprocess, sys, time\n"
-        "from pytest_waves.reaper import REAPER\n"
+        "from pytest_waves.engine.reaper import REAPER\n"
         "kept = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
         "watched = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
         "REAPER.watch(kept.pid); REAPER.forget(kept.pid); REAPER.watch(watched.pid)\n"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import GitWorld, plan_text
-from pytest_waves.report_schema import ReportDocument
+from pytest_waves.reporting.schema import ReportDocument
 
 PLANS = Path(__file__).resolve().parents[1] / "plans"
 

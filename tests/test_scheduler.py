@@ -16,9 +16,9 @@ from types import SimpleNamespace
 import pytest
 from xdist.remote import Producer
 
-from pytest_waves.loader import LoadedPlan, load_plan
-from pytest_waves.nodeids import NodeIds
-from pytest_waves.scheduler import WavesScheduling, build_units
+from pytest_waves.plan.loader import LoadedPlan, load_plan
+from pytest_waves.parallel.units import NodeIds
+from pytest_waves.parallel.scheduler import WavesScheduling, build_units
 from pytest_waves.steps import registry
 
 

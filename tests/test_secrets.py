@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import pytest_waves.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
+import pytest_waves.engine.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
 from conftest import GitWorld, plan_text
 from github_fake import FakeGitHub
-from pytest_waves.masking import MASK, Secret, mask
+from pytest_waves.engine.masking import MASK, Secret, mask
 
 # Not in any of GitHub's token shapes (an Enterprise or legacy token): only the value itself can
 # mask it. Read from the environment with a trailing newline, as a mounted secret file often has.

@@ -9,7 +9,7 @@ from pathlib import Path
 import git
 import pytest
 
-import pytest_waves.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
+import pytest_waves.engine.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
 from conftest import GitWorld, fingerprint, plan_text
 from github_fake import TOKEN, FakeGitHub
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .agent import AgentStep
-from .base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
-from .command import Run
-from .files import Deliverable
-from .git import Integrate, Push, Rebase, Worktree
-from .pr import Pr
-from .symbols import Exports
+from pytest_waves.steps.agent import AgentStep
+from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.steps.run import Run
+from pytest_waves.steps.deliverable import Deliverable
+from pytest_waves.steps.git import Integrate, Push, Rebase, Worktree
+from pytest_waves.steps.pr import Pr
+from pytest_waves.steps.exports import Exports
 
 __all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOptions", "registry"]
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from .. import masking
-from ..process import run_command
-from .base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.engine import masking
+from pytest_waves.engine.commands import run_command
+from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
 
 if TYPE_CHECKING:
     import git
 
-    from ..model import Agent, Plan
+    from pytest_waves.plan.model import Agent, Plan
 
 # What any program needs to start at all; everything else must be passed by name in `env:`.
 BASE_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "SHELL",
@@ -75,7 +75,7 @@ class AgentStep(StepKind[AgentOptions]):
     # -- running ------------------------------------------------------------------------------------
 
     def run(self, options: AgentOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         repo = gitops.open_repo(ctx.worktree)
         argv, agent = self._command(options, ctx)
@@ -112,7 +112,7 @@ class AgentStep(StepKind[AgentOptions]):
         return f"agent finished in {result.duration:.1f}s with {added} new commit{'s' * (added != 1)}"
 
     def verify(self, options: AgentOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         if not self._declares_done(options, ctx):
             raise NotVerifiable("an agent step without deliverables or done_when has nothing to verify")
@@ -161,7 +161,7 @@ class AgentStep(StepKind[AgentOptions]):
     def _problems(self, options: AgentOptions, ctx: StepContext, repo: git.Repo, environment: dict[str, str],
                   *, since: str | None) -> list[str]:
         """What does not hold of: on its branch, new commits since `since`, clean, files, done_when.cmd."""
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         problems = []
         branch = gitops.current_branch(repo)
@@ -189,7 +189,7 @@ class AgentStep(StepKind[AgentOptions]):
     def _tidy_after_kill(ctx: StepContext, lock_before: bool) -> list[str]:
         """The agent's whole group is dead: what its git left half done in the issue's own worktree
         (a stale index.lock, a merge or rebase in progress) is undone, so the next run can start."""
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         if ctx.issue.worktree is None:  # the shared checkout: another issue's git may be at work there
             return []

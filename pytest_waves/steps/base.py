@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from ..forge import Forge
-    from ..loader import LoadedPlan
-    from ..model import Issue, Plan, Wave
+    from pytest_waves.engine.forge import Forge
+    from pytest_waves.plan.loader import LoadedPlan
+    from pytest_waves.plan.model import Issue, Plan, Wave
 
 
 class NoOptions(BaseModel):

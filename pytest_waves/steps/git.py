@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from .base import NoOptions, StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.steps.base import NoOptions, StepContext, StepFailed, StepKind, StepOptions
 
 if TYPE_CHECKING:
     import git
@@ -22,7 +22,7 @@ def _base_ref(ctx: StepContext) -> str:
 
 
 def _on_branch(ctx: StepContext) -> git.Repo:
-    from .. import gitops
+    from pytest_waves.engine import gitops
 
     repo = gitops.open_repo(ctx.worktree)
     branch = gitops.current_branch(repo)
@@ -40,7 +40,7 @@ class Worktree(StepKind[NoOptions]):
         return f"ensure worktree {ctx.issue.worktree or '.'} on {ctx.issue.branch}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         path, branch = ctx.worktree, ctx.issue.branch
         if path.exists():
@@ -78,7 +78,7 @@ class Worktree(StepKind[NoOptions]):
 
 
 def _registered_but_missing(repo: git.Repo, path: Path, branch: str) -> bool:
-    from ..merges import checkouts
+    from pytest_waves.engine.trial_merge import checkouts
 
     registered = {Path(line.removeprefix("worktree ")).resolve()
                   for line in repo.git.worktree("list", "--porcelain").splitlines() if line.startswith("worktree ")}
@@ -95,7 +95,7 @@ class Rebase(StepKind[NoOptions]):
         return f"fetch, then rebase {ctx.issue.branch} onto {_base_ref(ctx)}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
         gitops.require_clean(repo, "rebase")
@@ -116,7 +116,7 @@ class Rebase(StepKind[NoOptions]):
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
         """The branch contains the remote base as it is now (asked with ls-remote: nothing fetched)."""
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
         repository = ctx.plan.plan.repository
@@ -137,7 +137,7 @@ def _take_pushed_work(repo: git.Repo, ctx: StepContext) -> list[str]:
     that the push never has to force past them: a fast-forward, or the branch's own commits
     replayed on top of theirs (what `git pull --rebase` does). A branch rewritten since it forked
     from them is refused, nothing changed: which of two histories is the work is a person's call."""
-    from .. import gitops
+    from pytest_waves.engine import gitops
 
     remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
     theirs = gitops.resolve(repo, f"refs/remotes/{remote}/{branch}")
@@ -196,7 +196,7 @@ class Integrate(StepKind[IntegrateOptions]):
         return f"merge {self._source(options, ctx)} into {ctx.issue.branch}"
 
     def run(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
@@ -214,7 +214,7 @@ class Integrate(StepKind[IntegrateOptions]):
         return f"merged {source}"
 
     def verify(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
@@ -237,7 +237,7 @@ class Push(StepKind[NoOptions]):
         return f"push {ctx.issue.branch} to {ctx.plan.plan.repository.remote}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
         remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
@@ -265,7 +265,7 @@ class Push(StepKind[NoOptions]):
         return f"pushed {local[:12]} ({how})"
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from .. import gitops
+        from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
         remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
@@ -280,7 +280,7 @@ class Push(StepKind[NoOptions]):
 def _refuse_to_overwrite(repo: git.Repo, ctx: StepContext, there: str) -> None:
     """The remote branch is not behind us: a push would replace it. Allowed only when every commit
     there is one this branch once held (our own rewrite); else name what would be lost."""
-    from .. import gitops
+    from pytest_waves.engine import gitops
 
     remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
     if gitops.resolve(repo, there) is None:  # pushed after our last fetch: bring it here to name it

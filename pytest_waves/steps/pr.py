@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from pydantic import Field
 
-from ..forge import ForgeError, PullExists, PullRequest, PullSpec
-from .base import StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.engine.forge import ForgeError, PullExists, PullRequest, PullSpec
+from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions
 
 
 class PrOptions(StepOptions):
@@ -34,7 +34,7 @@ class Pr(StepKind[PrOptions]):
         return f"open or update the PR {ctx.issue.branch} → {base} with `Closes #{ctx.issue.number}`"
 
     def run(self, options: PrOptions, ctx: StepContext) -> str | None:
-        from .. import gitops  # GitPython loads with the first git step (see steps/git.py)
+        from pytest_waves.engine import gitops  # GitPython loads with the first git step (see steps/git.py)
 
         repository, issue = ctx.plan.plan.repository, ctx.issue
         repo = gitops.open_repo(ctx.worktree)

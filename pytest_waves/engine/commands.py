@@ -1,0 +1,187 @@
+"""Run a command the way a checklist means it: its own process group, a timeout that kills the
+whole group, and output streamed to disk line by line (masked on the way), so a step printing
+gigabytes cannot exhaust memory and no secret reaches the log even for a moment."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from pytest_waves.engine.masking import mask
+from pytest_waves.engine.reaper import REAPER
+
+KILL_GRACE_SECONDS = 2.0
+TAIL_LINES = 30
+BATCH_CHARS = 1 << 16
+FLUSH_SECONDS = 0.5
+MAX_LINE_BYTES = 1 << 20
+READ_BYTES = 1 << 16
+
+
+@dataclass
+class CommandResult:
+    argv: list[str]
+    exit_code: int | None  # None when killed for the timeout
+    timed_out: bool
+    duration: float
+    log: Path  # full output (stdout and stderr interleaved)
+
+    def lines(self) -> Iterator[str]:
+        with self.log.open("rb") as handle:
+            for raw in handle:
+                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+    def tail(self, count: int = TAIL_LINES) -> list[str]:
+        return list(deque(self.lines(), maxlen=count))
+
+    def matching(self, pattern: str) -> list[str]:
+        regex = re.compile(pattern)
+        return [line for line in self.lines() if regex.search(line)]
+
+
+def to_argv(cmd: str | Sequence[str]) -> list[str]:
+    """A string runs through the shell (pipes, &&); a list runs as is, no shell involved."""
+    if isinstance(cmd, str):
+        return ["/bin/sh", "-c", cmd] if os.name != "nt" else ["cmd", "/c", cmd]
+    return [sys.executable if part == "{python}" else part for part in cmd]
+
+
+def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+                timeout: float, log: Path, *, inherit: bool = True,
+                on_line: Callable[[str], None] | None = None) -> CommandResult:
+    """Run it; `env` adds to this process's environment, or is the whole of it when not `inherit`.
+
+    Output is read line by line as it comes: masked, written to `log` (never held in memory), and
+    passed to `on_line` (the terminal's live view with -v)."""
+    if isinstance(cmd, str):
+        cmd = cmd.replace("{python}", shlex.quote(sys.executable))
+    argv = to_argv(cmd)
+    full_env = {**(os.environ if inherit else {}), **(env or {})}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    process = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    REAPER.watch(process.pid)  # should this process die before the step ends, the group dies too
+    assert process.stdout is not None
+    reader = _Reader(process.stdout, log, on_line)
+    reader.start()
+    timed_out = False
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(process)
+    finally:
+        if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
+            _kill_group(process)
+        _finish_reading(process, reader)
+        REAPER.forget(process.pid)
+    return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
+                         timed_out=timed_out, duration=time.monotonic() - started, log=log)
+
+
+def _finish_reading(process: subprocess.Popen[bytes], reader: _Reader) -> None:
+    """The command is done; its output ends when every holder of the pipe is gone. What it left
+    running in its process group does not outlive the step; a process that left the group and
+    still holds the pipe is cut off, so the step ends and the log is complete up to there."""
+    reader.join(timeout=KILL_GRACE_SECONDS)
+    if reader.is_alive():
+        _kill_group(process)
+        reader.join(timeout=KILL_GRACE_SECONDS)
+    if reader.is_alive():
+        reader.stop.set()
+        reader.join()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+class _Reader(threading.Thread):
+    """Pipe → log, masked in batches of whole lines (a secret never spans two lines, and one regex
+    pass over a batch costs far less than one per line), flushed at least every FLUSH_SECONDS;
+    each line also goes to `on_line` as it comes."""
+
+    def __init__(self, source: IO[bytes], log_path: Path, on_line: Callable[[str], None] | None) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.log_path, self.on_line = source.fileno(), log_path, on_line
+        self.stop = threading.Event()
+        self.batch: list[str] = []
+        self.size = 0
+
+    def run(self) -> None:
+        with self.log_path.open("wb") as log:
+            pending = b""  # the start of a line whose end has not come yet
+            while True:
+                ready, _, _ = select.select([self.fd], [], [], FLUSH_SECONDS)
+                if not ready:
+                    self._flush(log)
+                    if self.stop.is_set():
+                        break
+                    continue
+                chunk = os.read(self.fd, READ_BYTES)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                if len(pending) >= MAX_LINE_BYTES:  # a line without end is cut, not hoarded
+                    lines.append(pending)
+                    pending = b""
+                for line in lines:
+                    self._take(line.decode("utf-8", errors="surrogateescape"))
+                if self.size >= BATCH_CHARS:
+                    self._flush(log)
+                if self.stop.is_set():
+                    break
+            if pending:
+                self._take(pending.decode("utf-8", errors="surrogateescape"), ending="")
+            self._flush(log)
+
+    def _take(self, text: str, ending: str = "\n") -> None:
+        self.batch.append(text + ending)
+        self.size += len(text) + len(ending)
+        if self.on_line is not None:
+            try:
+                self.on_line(text.rstrip("\r").encode("utf-8", errors="replace").decode("utf-8"))
+            except Exception:  # a broken terminal must not stop the output from reaching the log
+                self.on_line = None
+
+    def _flush(self, log: IO[bytes]) -> None:
+        if self.batch:
+            log.write(mask("".join(self.batch)).encode("utf-8", errors="surrogateescape"))
+            log.flush()
+            self.batch.clear()
+            self.size = 0
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """TERM the whole group, then KILL what is left: grandchildren die with the command."""
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=grace)
+            if sig == signal.SIGKILL or _group_gone(process.pid):
+                return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+

@@ -1,0 +1,204 @@
+"""Git through GitPython, with the harness's promises: refuse dirty worktrees, never stash, abort
+what fails so branch, index and files are as they were, and serialize what worktrees share."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import git
+from filelock import FileLock
+
+from pytest_waves.steps.base import StepFailed
+
+GitCommandError = git.GitCommandError
+
+LOCK_TIMEOUT_SECONDS = 300
+
+
+def open_repo(path: Path) -> git.Repo:
+    if not path.exists():
+        raise StepFailed(f"{path} does not exist", ["run the issue's `worktree` step first, or fix the path"])
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise StepFailed(f"{path} is not a git repository or worktree") from None
+
+
+def common_dir(repo: git.Repo) -> Path:
+    return Path(repo.common_dir).resolve()
+
+
+@contextlib.contextmanager
+def repository_lock(repo: git.Repo) -> Iterator[None]:
+    """Worktrees share one object store and ref database: one writer at a time per repository."""
+    with FileLock(str(common_dir(repo) / "pytest-waves.lock"), timeout=LOCK_TIMEOUT_SECONDS):
+        yield
+
+
+def git_error(exc: git.GitCommandError) -> str:
+    text = (exc.stderr or exc.stdout or "").strip()
+    for prefix in ("stderr: '", "stdout: '"):
+        text = text.removeprefix(prefix)
+    return text.rstrip("'").strip()
+
+
+def current_branch(repo: git.Repo) -> str | None:
+    try:
+        return repo.active_branch.name
+    except TypeError:  # detached HEAD
+        return None
+
+
+def operation_in_progress(repo: git.Repo) -> str | None:
+    git_dir = Path(repo.git_dir)
+    for marker, name in (("rebase-merge", "rebase"), ("rebase-apply", "rebase"), ("MERGE_HEAD", "merge"),
+                         ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert")):
+        if (git_dir / marker).exists():
+            return name
+    return None
+
+
+def require_clean(repo: git.Repo, action: str) -> None:
+    """Refuse to start: a dirty worktree would have to be stashed, and refs/stash is shared."""
+    busy = operation_in_progress(repo)
+    if busy:
+        raise StepFailed(f"a {busy} is already in progress in {repo.working_dir}; finish or abort it first")
+    dirty = [line for line in repo.git.status("--porcelain", "--untracked-files=no").splitlines() if line]
+    if dirty:
+        raise StepFailed(f"refusing to {action}: the worktree has uncommitted changes (nothing was touched)",
+                         [line.strip() for line in dirty[:20]])
+
+
+def dirty_lines(repo: git.Repo) -> list[str]:
+    """`git status --porcelain` lines (untracked files count), without refreshing the index."""
+    out = str(repo.git.execute(["git", "--no-optional-locks", "status", "--porcelain"]))
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def fetch(repo: git.Repo, remote: str) -> None:
+    try:
+        with repository_lock(repo):
+            repo.git.fetch(remote, "--prune")
+    except git.GitCommandError as exc:
+        raise StepFailed(f"git fetch {remote} failed", [git_error(exc)]) from None
+
+
+def resolve(repo: git.Repo, ref: str) -> str | None:
+    try:
+        return repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+    except git.GitCommandError:
+        return None
+
+
+def is_ancestor(repo: git.Repo, ancestor: str, descendant: str) -> bool:
+    try:
+        repo.git.merge_base("--is-ancestor", ancestor, descendant)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def remote_head(repo: git.Repo, remote: str, branch: str) -> str | None:
+    """The branch's commit on the remote now (not the possibly stale remote-tracking ref)."""
+    try:
+        out = str(repo.git.ls_remote(remote, f"refs/heads/{branch}"))
+    except git.GitCommandError as exc:
+        raise StepFailed(f"cannot reach remote {remote!r}", [git_error(exc)]) from None
+    return out.split()[0] if out.strip() else None
+
+
+def never_held(repo: git.Repo, branch: str, tip: str) -> list[str]:
+    """Commits reachable from `tip` that the local `branch` never held (`short-sha subject (author,
+    date)`, newest first): not reachable from any entry of its reflog. This is the test git's
+    `--force-if-includes` makes before a forced push; [] means overwriting `tip` loses nothing."""
+    held = [line for line in str(repo.git.log("-g", "--format=%H", f"refs/heads/{branch}", "--")).splitlines()
+            if line] if resolve(repo, f"refs/heads/{branch}") else []
+    held.append(repo.head.commit.hexsha)
+    with tempfile.TemporaryFile() as wanted:  # a reflog can be long: on stdin, not the command line
+        wanted.write("".join(f"^{sha}\n" for sha in held).encode() + f"{tip}\n".encode())
+        wanted.seek(0)
+        out = repo.git.execute(["git", "log", "--ignore-missing", "--stdin", "--no-decorate",
+                                "--abbrev=12", "--format=%h %s (%an, %ad)", "--date=relative"], istream=wanted)
+    return [line for line in str(out).splitlines() if line]
+
+
+def fetch_objects(repo: git.Repo, remote: str, branch: str) -> None:
+    """Bring the remote branch's commits here without moving any ref (`--refmap=`): enough to name
+    them, and no remote-tracking ref moves that a lease could later be taken from. The caller
+    holds `repository_lock`."""
+    with contextlib.suppress(git.GitCommandError):
+        repo.git.fetch("--no-tags", "--refmap=", remote, f"refs/heads/{branch}")
+
+
+def merge_base(repo: git.Repo, *commits: str) -> str | None:
+    try:
+        return str(repo.git.merge_base(*commits)) or None
+    except git.GitCommandError:
+        return None
+
+
+def supports_force_if_includes(repo: git.Repo) -> bool:
+    return repo.git.version_info >= (2, 30)
+
+
+def conflicted_files(repo: git.Repo) -> list[str]:
+    return [name for name in repo.git.diff("--name-only", "--diff-filter=U").splitlines() if name]
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a git operation that must not stop half-way runs (the operation
+    itself runs in its own session, out of reach of the terminal's Ctrl-C); deliver them after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for number in dict.fromkeys(held):
+            os.kill(os.getpid(), number)  # now, with the worktree whole: Ctrl-C interrupts, SIGTERM ends
+
+
+def run_whole(repo: git.Repo, *args: str) -> str:
+    """A git command in its own session: a Ctrl-C meant for pytest cannot kill it half-way."""
+    return str(repo.git.execute(["git", *args], start_new_session=True))
+
+
+def replay(repo: git.Repo, verb: str, target: str, *options: str, shown: str | None = None) -> bool:
+    """`git rebase [OPTIONS] TARGET` or `git merge [OPTIONS] TARGET`; on conflict abort and raise
+    with the files.
+
+    Returns True when history changed. After a failure HEAD, index and files are as before.
+    """
+    before = repo.head.commit.hexsha
+    args = [*options, target] if verb == "rebase" else ["--no-edit", *options, target]
+    with signals_held():
+        return _replay(repo, verb, args, before, shown or target)
+
+
+def _replay(repo: git.Repo, verb: str, args: list[str], before: str, target: str) -> bool:
+    try:
+        run_whole(repo, verb, *args)
+    except git.GitCommandError as exc:
+        files = conflicted_files(repo)
+        if operation_in_progress(repo):
+            run_whole(repo, verb, "--abort")
+        after = repo.head.commit.hexsha
+        if after != before:  # pragma: no cover - would be a git bug; say so rather than hide it
+            raise StepFailed(f"{verb} failed and HEAD moved from {before[:12]} to {after[:12]}") from None
+        summary = (f"{verb} onto {target} stopped on conflicts; {verb} aborted, branch, index and files unchanged"
+                   if files else f"git {verb} {target} failed; nothing was changed")
+        detail = [f"conflict: {name}" for name in files] or [git_error(exc)]
+        raise StepFailed(summary, detail, output=git_error(exc)) from None
+    return repo.head.commit.hexsha != before

@@ -1,0 +1,186 @@
+"""A throwaway repository for plans that declare `repository.sandbox`: a bare origin next to a
+checkout, `main` from a seed folder, and one branch per overlay folder, pushed to the origin.
+
+It lets the demo run every offline step kind on a fresh machine with nothing but Python and git.
+Throwaway is not worthless: people try things in it. So the sandbox is rebuilt only from what it
+made itself, never over work (uncommitted or untracked files, stashes, commits not on the origin),
+and `--waves-fresh-sandbox` moves the old one aside instead of deleting it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_waves.plan.loader import LoadedPlan
+
+if TYPE_CHECKING:
+    import git
+
+IDENTITY = {"name": "pytest-waves sandbox", "email": "sandbox@pytest-waves.invalid"}
+MARKER = "pytest-waves.sandbox"  # git config key set in the checkout and the origin that we built
+SHOWN_LIMIT = 10  # work lines named in an error
+
+
+class SandboxError(Exception):
+    """The sandbox cannot be (re)built without losing something. str() is the one message shown."""
+
+
+def ensure(loaded: LoadedPlan, fresh: bool) -> str | None:
+    """Build the sandbox when it is missing (or `fresh`); what was done, for the terminal, or None."""
+    sandbox = loaded.plan.repository.sandbox
+    if sandbox is None:
+        return None
+    checkout = loaded.repo_root
+    origin = checkout.parent / f"{checkout.name}-origin.git"
+    forge_file = loaded.state_dir / "forge" / f"{loaded.key}.json"
+    if checkout.exists() and origin.exists() and not fresh:
+        return None
+    if fresh and (checkout.exists() or origin.exists()):
+        aside = _move_aside(loaded, checkout, origin, forge_file)
+        note = f"sandbox: the old sandbox was moved to {aside} (nothing deleted); building a new one"
+    elif origin.exists():  # the checkout alone is gone: clone it again, the origin keeps every push
+        _refuse_unless_ours(origin)
+        _clone(loaded, origin, checkout)
+        return f"sandbox: {checkout} was missing; cloned it again from {origin}"
+    elif checkout.exists():  # the origin is gone: the checkout may hold the only copy of work
+        _refuse_unless_ours(checkout)
+        work = work_in(checkout, loaded.plan.repository.remote)
+        if work:
+            raise SandboxError("\n  ".join([
+                f"the sandbox's origin {origin} is missing, and rebuilding the sandbox would delete work in "
+                f"{checkout}:", *work[:SHOWN_LIMIT], *([f"… and {len(work) - SHOWN_LIMIT} more"]
+                                                       if len(work) > SHOWN_LIMIT else []),
+                "nothing was touched; --waves-fresh-sandbox moves the old sandbox aside (deleting nothing) "
+                "and builds a new one"]))
+        shutil.rmtree(checkout)
+        forge_file.unlink(missing_ok=True)
+        note = f"sandbox: the origin {origin} was missing; rebuilt the sandbox (its checkout held no work)"
+    else:
+        forge_file.unlink(missing_ok=True)
+        note = None
+    _build(loaded, checkout, origin)
+    return note
+
+
+def work_in(checkout: Path, remote: str) -> list[str]:
+    """What deleting `checkout` would lose, one line each: uncommitted or untracked files in it or any
+    of its worktrees, stashes, and commits on no `remote/*` ref (never pushed)."""
+    work: list[str] = []
+    trees = _worktrees(checkout)
+    for tree in trees:
+        if not tree.exists():
+            continue
+        where = "the checkout" if tree == checkout else str(tree.relative_to(checkout)
+                                                            if tree.is_relative_to(checkout) else tree)
+        status = _git(tree, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all")
+        for line in status.splitlines():
+            if line.strip() and (tree / line[3:].rstrip("/")).resolve() not in trees:  # a worktree inside
+                work.append(f"uncommitted in {where}: {line.strip()}")
+    stashes = [line for line in _git(checkout, "stash", "list").splitlines() if line]
+    work += [f"stash: {line}" for line in stashes]
+    unpushed = _git(checkout, "log", "--format=%h %s (%an)", "--abbrev=12", "--branches",
+                    *_worktree_heads(checkout), "--not", f"--remotes={remote}")
+    work += [f"commit not on {remote}: {line}" for line in unpushed.splitlines() if line]
+    return work
+
+
+def _worktrees(checkout: Path) -> list[Path]:
+    listing = _git(checkout, "worktree", "list", "--porcelain")
+    return [Path(line.removeprefix("worktree ")).resolve() for line in listing.splitlines()
+            if line.startswith("worktree ")]
+
+
+def _worktree_heads(checkout: Path) -> list[str]:
+    """Every worktree's HEAD: a detached HEAD's commits are on no branch."""
+    listing = _git(checkout, "worktree", "list", "--porcelain")
+    return [line.removeprefix("HEAD ") for line in listing.splitlines() if line.startswith("HEAD ")]
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SandboxError(f"cannot tell what {cwd} holds (git {args[0]}: {done.stderr.strip()}); nothing was touched")
+    return done.stdout
+
+
+def _refuse_unless_ours(path: Path) -> None:
+    made = subprocess.run(["git", "config", "--get", MARKER], cwd=path, capture_output=True, text=True, check=False)
+    identity = subprocess.run(["git", "config", "--get", "user.email"], cwd=path, capture_output=True, text=True,
+                              check=False)  # sandboxes built before the marker have only the identity
+    if made.returncode != 0 and identity.stdout.strip() != IDENTITY["email"]:
+        raise SandboxError(f"{path} is not a sandbox pytest-waves built, and its other half is missing; "
+                           "nothing was touched (move it away, or point repository.path elsewhere)")
+
+
+def _move_aside(loaded: LoadedPlan, checkout: Path, origin: Path, forge_file: Path) -> Path:
+    """Move the sandbox (checkout with its worktrees, origin, local forge records) into one folder,
+    its links repaired so that the old checkout still works and pushes to its own old origin."""
+    aside = loaded.state_dir / "old-sandboxes" / f"{loaded.key}-{time.strftime('%Y%m%d-%H%M%S')}"
+    suffix = 1
+    while aside.exists():
+        suffix += 1
+        aside = aside.with_name(f"{aside.name.split('~')[0]}~{suffix}")
+    aside.mkdir(parents=True)
+    trees = _worktrees(checkout) if checkout.exists() else []
+    for part in (checkout, origin, forge_file):
+        if part.exists():
+            shutil.move(str(part), aside / part.name)
+    moved, moved_origin = aside / checkout.name, aside / origin.name
+    if moved.exists():
+        inside = [str(moved / tree.relative_to(checkout)) for tree in trees
+                  if tree != checkout and tree.is_relative_to(checkout)]
+        subprocess.run(["git", "worktree", "repair", *inside], cwd=moved, capture_output=True, check=False)
+        if moved_origin.exists():
+            remote = loaded.plan.repository.remote
+            subprocess.run(["git", "remote", "set-url", remote, str(moved_origin)], cwd=moved,
+                           capture_output=True, check=False)
+    return aside
+
+
+def _clone(loaded: LoadedPlan, origin: Path, checkout: Path) -> None:
+    import git
+
+    repo = git.Repo.clone_from(str(origin), checkout, origin=loaded.plan.repository.remote)
+    _configure(repo)
+
+
+def _configure(repo: git.Repo) -> None:
+    with repo.config_writer() as config:
+        config.set_value("user", "name", IDENTITY["name"])
+        config.set_value("user", "email", IDENTITY["email"])
+        config.set_value(*MARKER.split("."), "true")
+
+
+def _build(loaded: LoadedPlan, checkout: Path, origin: Path) -> None:
+    import git  # only the demo's sandbox needs GitPython at configure time
+
+    sandbox = loaded.plan.repository.sandbox
+    assert sandbox is not None
+    base, remote = loaded.plan.repository.base, loaded.plan.repository.remote
+    bare = git.Repo.init(origin, bare=True, initial_branch=base)
+    with bare.config_writer() as config:
+        config.set_value(*MARKER.split("."), "true")
+    repo = git.Repo.init(checkout, initial_branch=base)
+    _configure(repo)
+    repo.create_remote(remote, str(origin))
+    _commit_tree(repo, loaded.path.parent / sandbox.seed, "Initial commit")
+    repo.git.push(remote, base)
+    for branch, overlay in sandbox.branches.items():
+        repo.git.checkout("-q", "-b", branch, base)
+        _commit_tree(repo, loaded.path.parent / overlay, f"Work on {branch}")
+        repo.git.push(remote, branch)
+        repo.git.checkout("-q", base)
+        repo.git.branch("-D", branch)  # the plan's worktree step recreates it from the origin
+    repo.git.fetch(remote)
+
+
+def _commit_tree(repo: git.Repo, source: Path, message: str) -> None:
+    if not source.is_dir():
+        raise FileNotFoundError(f"sandbox seed folder {source} does not exist")
+    shutil.copytree(source, repo.working_dir, dirs_exist_ok=True)
+    repo.git.add("--all")
+    repo.git.commit("-q", "--allow-empty", "-m", message)

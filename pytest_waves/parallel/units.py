@@ -1,0 +1,70 @@
+"""Node id → plan step, for the xdist controller, which collects nothing and sees only node ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_waves.session.gate import dependency_name
+from pytest_waves.plan.loader import LoadedPlan
+from pytest_waves.session.wave_items import checks_for
+
+
+@dataclass(frozen=True)
+class StepRef:
+    loaded: LoadedPlan
+    issue: int
+    step: str
+
+    @property
+    def dependency_name(self) -> str:
+        return dependency_name(self.loaded, self.issue, self.step)
+
+
+class NodeIds:
+    def __init__(self, plans: Iterable[LoadedPlan], rootpath: Path) -> None:
+        self.plans = {plan.path: plan for plan in plans}
+        self.rootpath = rootpath
+        self._checks: dict[tuple[str, str], tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]] = {}
+
+    def step(self, nodeid: str) -> StepRef | None:
+        """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
+        parts = nodeid.split("::")
+        if len(parts) != 4 or not parts[2].startswith("issue") or not parts[2][5:].isdigit():
+            return None
+        number = int(parts[2][5:])
+        loaded = self.plans.get((self.rootpath / parts[0]).resolve()) if parts[0] else None
+        # A plan outside the rootdir has an odd file part: then any plan that has this very step will do.
+        candidates = [loaded] if loaded is not None else list(self.plans.values())
+        for plan in candidates:
+            if parts[3] in plan.step_names(number):
+                return StepRef(plan, number, parts[3])
+        return None
+
+    def unit(self, nodeid: str) -> tuple[str, list[str]] | None:
+        """The scheduling unit of a plan item and the units it waits for: an issue's steps form one
+        unit; a wave's merge check is a unit of its own, after the issues it judges."""
+        ref = self.step(nodeid)
+        if ref is not None:
+            key = ref.loaded.key
+            deps = [f"{key}::issue{dep}" for dep in ref.loaded.deps[ref.issue]]
+            home, _ = ref.loaded.issue(ref.issue)
+            if ref.loaded.plan.merges is not None:  # the wave's `checkouts` check goes first
+                deps.append(f"{nodeid.split('::')[0]}::{home.key}::checkouts")
+            return f"{key}::issue{ref.issue}", deps
+        parts = nodeid.split("::")
+        if len(parts) != 3 or not parts[1].startswith("wave"):
+            return None
+        loaded = self.plans.get((self.rootpath / parts[0]).resolve())
+        wave = next((w for w in loaded.plan.waves if w.key == parts[1]), None) if loaded else None
+        if loaded is None or wave is None:
+            return None
+        cached = (loaded.key, wave.key)
+        if cached not in self._checks:
+            self._checks[cached] = checks_for(loaded, wave)
+        before, after = self._checks[cached]
+        judged = dict(after).get(parts[2])
+        if judged is None:
+            return (nodeid, []) if parts[2] in dict(before) else None
+        return nodeid, [f"{loaded.key}::issue{number}" for number in judged]

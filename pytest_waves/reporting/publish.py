@@ -1,0 +1,50 @@
+"""Where a run's results go beyond the terminal: the report files and the tracking-issue comment.
+
+Everything leaves through `mask`: a token that reached a step's output never reaches a file or a forge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_waves.reporting import markdown as markdown_report, rows
+from pytest_waves.engine.forge import Forge, ForgeError
+from pytest_waves.plan.loader import LoadedPlan
+from pytest_waves.engine.masking import mask
+from pytest_waves.reporting.outcomes import Outcomes
+
+
+def comment_marker(loaded: LoadedPlan) -> str:
+    """Hidden in the comment, so later runs edit this plan's comment instead of adding one."""
+    return f"<!-- pytest-waves plan={loaded.key} project={loaded.plan.project.replace(' ', '_')} -->"
+
+
+@dataclass(frozen=True)
+class Published:
+    plan: LoadedPlan
+    lines: list[str]  # what to tell the terminal
+    failed: bool = False
+
+
+def publish(loaded: LoadedPlan, outcomes: Outcomes, *, markdown: Path | None, as_json: Path | None,
+            comment_on: int | None, forge: Forge, per_step: bool = False, step_summary: Path | None = None) -> Published:
+    table = rows.rows(loaded, outcomes)
+    merges = rows.merge_rows(loaded, outcomes)
+    text = mask(markdown_report.render(loaded, table, merges, per_step=per_step))
+    if markdown is not None:
+        rows.write(markdown, text)
+    if step_summary is not None:  # GitHub Actions shows this file on the job's page
+        with step_summary.open("a", encoding="utf-8") as summary:
+            summary.write(text + "\n")
+    if as_json is not None:
+        rows.write(as_json, mask(rows.as_json(loaded, table, merges)))
+    if comment_on is None:
+        return Published(loaded, [])
+    try:
+        body = mask(markdown_report.render(loaded, table, merges, for_comment=True))
+        url, what = forge.upsert_comment(comment_on, comment_marker(loaded), f"{comment_marker(loaded)}\n{body}")
+    except ForgeError as exc:
+        return Published(loaded, [mask(f"could not comment on #{comment_on}: {exc.summary}"),
+                                  *(mask(f"  {detail}") for detail in exc.details)], failed=True)
+    return Published(loaded, [f"success metrics {what} on #{comment_on}: {url}"])

@@ -1,0 +1,132 @@
+"""The dependency gate, in one place.
+
+pytest-dependency's `dependency` marks are the single description of the gate: each step depends on
+the step before it in its issue, and an issue's first step on every step of the issues it depends on.
+This module writes those marks, says in the user's words why an item is blocked, and answers for
+dependencies that are not part of this run (`-k issue155`): it trusts their last recorded outcome.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from pytest_dependency import DependencyItemStatus, DependencyManager
+
+if TYPE_CHECKING:
+    from pytest_waves.session.items import StepItem
+    from pytest_waves.plan.loader import LoadedPlan
+
+SCOPE = "session"
+_DEPENDENCY = pytest.mark.dependency
+CACHE_KEY = "waves/outcomes"
+
+
+def dependency_name(loaded: LoadedPlan, issue: int, step: str) -> str:
+    return f"{loaded.key}::issue{issue}::{step}"
+
+
+def _split(name: str) -> tuple[str, int, str]:
+    plan_key, issue, step = name.rsplit("::", 2)
+    return plan_key, int(issue.removeprefix("issue")), step
+
+
+def prerequisites(loaded: LoadedPlan, issue: int, step: str) -> list[str]:
+    """What must have passed before `step` of `issue` may run (steps skipped by `when:` don't count)."""
+    own = loaded.applicable[issue]
+    position = own.index(step)
+    if position > 0:
+        return [dependency_name(loaded, issue, own[position - 1])]
+    return [dependency_name(loaded, dep, name) for dep in loaded.deps[issue] for name in loaded.applicable[dep]]
+
+
+def mark(item: StepItem) -> None:
+    loaded, issue = item.loaded, item.issue.number
+    item.add_marker(_DEPENDENCY(name=dependency_name(loaded, issue, item.planned.name),
+                                           depends=prerequisites(loaded, issue, item.planned.name),
+                                           scope=SCOPE))
+
+
+def _label(item: pytest.Item) -> str:
+    planned = getattr(item, "planned", None)  # a step; otherwise a wave check, named by its item
+    return planned.name if planned is not None else item.name
+
+
+class Gate:
+    def __init__(self, recorded: dict[str, dict[str, str]], ignore_unknown: bool) -> None:
+        self.recorded = recorded  # plan key → issue number → last status, from pytest's cache
+        self.ignore_unknown = ignore_unknown
+        self.selected: set[str] = set()
+        self.causes: dict[str, str] = {}  # dependency name → why it did not pass
+        self.gated: set[str] = set()  # names this gate skipped: their cause is already a full reason
+
+    def select(self, items: list[pytest.Item]) -> None:
+        self.selected = {m.kwargs["name"] for item in items
+                         if (m := item.get_closest_marker("dependency")) is not None and "name" in m.kwargs}
+
+    def check(self, item: pytest.Item) -> None:
+        """Skip the item, with the reason, unless everything it depends on passed."""
+        marker = item.get_closest_marker("dependency")
+        if marker is None:
+            return
+        manager = DependencyManager.getManager(item, scope=SCOPE)
+        assert manager is not None
+        for name in marker.kwargs.get("depends", ()):
+            status = manager.results.get(name)
+            if status is None:
+                reason = self._unknown(manager, name)
+            elif status.isSuccess():
+                continue
+            else:
+                reason = self._explain(item, name)
+            if reason is None:
+                continue
+            self.causes[marker.kwargs["name"]] = reason
+            self.gated.add(marker.kwargs["name"])
+            pytest.skip(reason)
+
+    def observe(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Remember why a step did not pass, to explain the steps and issues waiting on it."""
+        marker = item.get_closest_marker("dependency")
+        if marker is None or report.passed or marker.kwargs["name"] in self.causes:
+            return
+        step = _label(item)
+        if hasattr(report, "wasxfail"):
+            cause = f"step {step} failed (deferred)"
+        elif report.failed:
+            cause = f"step {step} failed" if report.when == "call" else f"step {step} errored in {report.when}"
+        else:
+            cause = f"step {step} was skipped"
+        self.causes[marker.kwargs["name"]] = cause
+
+    def _explain(self, item: pytest.Item, name: str) -> str:
+        _, issue, step = _split(name)
+        cause = self.causes.get(name, f"step {step} did not pass")
+        own = getattr(item, "issue", None)
+        if own is None or issue != own.number:
+            return f"blocked by #{issue} ({cause})"
+        if name in self.gated:
+            return cause  # the step before was itself held back: same reason
+        failed = f"step {step} failed"
+        return f"after failed step {step}{cause.removeprefix(failed)}" if cause.startswith(failed) else f"after {cause}"
+
+    def _unknown(self, manager: DependencyManager, name: str) -> str | None:
+        plan_key, issue, _ = _split(name)
+        if name in self.selected:
+            return f"blocked by #{issue} (it has not finished yet)"
+        last = self.recorded.get(plan_key, {}).get(str(issue))
+        if last == "passed" or self.ignore_unknown:
+            # A deliberate rerun of a dependant: trust the dependency's last recorded success.
+            status = DependencyItemStatus()
+            status.results = dict.fromkeys(DependencyItemStatus.Phases, "passed")
+            manager.results[name] = status
+            return None
+        return f"blocked by #{issue} (not selected in this run; last recorded outcome: {last or 'never run'})"
+
+    @staticmethod
+    def remember(cache: pytest.Cache, plan_key: str, statuses: dict[int, str]) -> None:
+        """Keep each issue's last real outcome for later reruns; issues not run keep theirs."""
+        recorded = cache.get(CACHE_KEY, {})
+        plan = recorded.setdefault(plan_key, {})
+        plan.update({str(number): status for number, status in statuses.items() if status != "not run"})
+        cache.set(CACHE_KEY, recorded)

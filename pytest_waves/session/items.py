@@ -1,0 +1,168 @@
+"""Plan → pytest nodes, in the shape of pytest's non-python example:
+PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (clippy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+from pytest_waves.session import gate, wave_items
+from pytest_waves.plan.loader import LoadedPlan, PlannedStep
+from pytest_waves.session.live import LiveOutput
+from pytest_waves.plan.model import Issue, Wave
+from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed
+
+if TYPE_CHECKING:
+    from pytest_waves.plugin import WavesState
+
+
+OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
+
+
+def bounded_tail(output: str) -> str:
+    """What of a failed step's output travels with its report: the last lines, at most a few KB."""
+    tail = "\n".join(output.splitlines()[-OUTPUT_TAIL_LINES:])
+    return tail[-OUTPUT_TAIL_CHARS:]
+
+
+@cache
+def _mark(name: str) -> pytest.MarkDecorator:
+    return getattr(pytest.mark, name)  # looked up once: plans with 10,000 steps add these 20,000 times
+
+
+def step_properties(loaded: LoadedPlan, wave: Wave, issue: int, step: str) -> list[tuple[str, object]]:
+    """What tells a report which step it is: it travels with the report, also from xdist workers."""
+    return [("waves.plan", loaded.key), ("waves.wave", str(wave.id)), ("waves.issue", issue), ("waves.step", step)]
+
+
+class PlanFile(pytest.File):
+    loaded: LoadedPlan
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        for wave in self.loaded.plan.waves:
+            yield WaveNode.from_parent(self, name=wave.key, wave=wave, loaded=self.loaded)
+
+
+class WaveNode(pytest.Collector):
+    def __init__(self, *, wave: Wave, loaded: LoadedPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wave, self.loaded = wave, loaded
+        self.add_marker(self.wave.key)
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        before, after = wave_items.collect(self, self.loaded, self.wave)
+        yield from before
+        in_wave = {issue.number: issue for issue in self.wave.issues}
+        for number in self.loaded.order:  # dependencies first, else the plan's order
+            if number in in_wave:
+                yield IssueNode.from_parent(self, name=f"issue{number}", issue=in_wave[number], loaded=self.loaded)
+        yield from after
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.loaded.line("waves", self.loaded.plan.waves.index(self.wave)) - 1, self.name
+
+
+class IssueNode(pytest.Collector):
+    def __init__(self, *, issue: Issue, loaded: LoadedPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.issue, self.loaded = issue, loaded
+        self.add_marker(self.name)
+
+    def collect(self) -> Iterator[pytest.Item]:
+        wave = self.parent.wave  # type: ignore[union-attr]
+        for planned in self.loaded.steps[self.issue.number]:
+            yield StepItem.from_parent(self, name=planned.name, planned=planned, wave=wave,
+                                       issue=self.issue, loaded=self.loaded)
+
+
+class StepItem(pytest.Item):
+    """One checklist item. It runs real work; its failure reads like the failing checklist line."""
+
+    def __init__(self, *, planned: PlannedStep, wave: Wave, issue: Issue, loaded: LoadedPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.planned, self.wave, self.issue, self.loaded = planned, wave, issue, loaded
+        self.add_marker(_mark(planned.kind.name))
+        self.add_marker(_mark("waves"))
+        if planned.skip_reason:
+            self.add_marker(pytest.mark.skip(reason=planned.skip_reason))
+        elif self.state.dry_run:
+            self.add_marker(pytest.mark.skip(reason=f"dry run: would {self.describe()}"))
+        else:
+            gate.mark(self)
+        self.user_properties += step_properties(loaded, wave, issue.number, planned.name)
+        self.user_properties.append(("waves.kind", planned.kind.name))
+
+    @property
+    def plan_position(self) -> tuple[str, int, int]:
+        """Where the step stands in the plan's run order: plan, issue's place in that order, step."""
+        return str(self.loaded.path), self.loaded.position[self.issue.number], self.planned.index
+
+    @property
+    def state(self) -> WavesState:
+        from pytest_waves.plugin import state_of
+
+        return state_of(self.config)
+
+    def context(self) -> StepContext:
+        state = self.state
+        return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
+                           forge=state.forge(self.loaded), log_dir=state.log_dir(self.loaded),
+                           force=state.is_forced(self.issue.number, self.planned.name),
+                           on_output=LiveOutput.for_config(self.config))
+
+    def describe(self) -> str:
+        try:
+            return self.planned.kind.describe(self.planned.options, self.context())
+        except StepFailed as exc:
+            return f"{self.planned.kind.name} ({exc.summary})"
+
+    def runtest(self) -> None:
+        ctx = self.context()
+        kind, options = self.planned.kind, self.planned.options
+        try:
+            note = kind.verify(options, ctx) if self.state.verify else kind.run(options, ctx)
+        except NotVerifiable as exc:
+            pytest.skip(f"--waves-verify: {exc}")
+        except StepFailed as exc:
+            ctx.record("failure", exc.summary)  # the table's and the reports' reason for the failure
+            if exc.output.strip():
+                ctx.record("output", bounded_tail(exc.output))
+            raise
+        finally:
+            if isinstance(ctx.on_output, LiveOutput):
+                ctx.on_output.finish()
+            self.user_properties += ctx.properties
+        if note:
+            self.user_properties.append(("waves.note", note))
+
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException],
+                     style: Any = None) -> str | TerminalRepr:
+        error = excinfo.value
+        if isinstance(error, StepFailed):
+            return self._failure_text(error.summary, error.details, error.output)
+        import git  # only a failure needs it (see steps/git.py)
+
+        if isinstance(error, git.GitCommandError):
+            return self._failure_text(f"git {error.command[1] if len(error.command) > 1 else ''} failed "
+                                      f"(exit {error.status})", [str(error.stderr).strip()])
+        if isinstance(error, OSError):
+            return self._failure_text(f"{type(error).__name__}: {error}", [])
+        return super().repr_failure(excinfo, style=style)  # a plugin bug: show the traceback
+
+    def _failure_text(self, summary: str, details: list[str], output: str = "") -> str:
+        rel = self.loaded.path.name
+        lines = [f"#{self.issue.number} {self.issue.title} — step {self.planned.name!r} "
+                 f"({self.planned.kind.name}, {rel}:{self.planned.line})", f"  {summary}"]
+        lines += [f"    {detail}" for detail in details if detail]
+        if output.strip():
+            lines += ["  last lines of output:", *(f"    | {line}" for line in output.splitlines())]
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.loaded.path, self.planned.line - 1, f"#{self.issue.number} {self.planned.name}"
+

@@ -1,0 +1,116 @@
+"""The run step: a command in the worktree, judged by exit code, output rules and whether it tested anything."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from pytest_waves.engine.commands import CommandResult, run_command
+from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions
+
+# Test runners' own words for "ran nothing". A filter that matched no test is not a passing checklist item.
+_CARGO_RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed")
+_EMPTY_SIGNS = (
+    (re.compile(r"^Ran 0 tests"), "unittest ran 0 tests"),
+    (re.compile(r"\bno tests ran\b"), "pytest collected no tests"),
+    (re.compile(r"^(ok|\?)\s+\S+\s+.*\[no test files\]|testing: warning: no tests to run"), "go test ran no tests"),
+)
+
+
+class RunOptions(StepOptions):
+    cmd: str | list[str] = Field(description="a shell string, or an argv list run without a shell")
+    cwd: str = Field(default=".", description="relative to the issue's worktree")
+    env: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(default=1800, gt=0, description="seconds; the whole process group is killed after")
+    exit_code: int = 0
+    forbid: tuple[str, ...] = Field(default=(), description="fail if any output line matches one of these")
+    require: tuple[str, ...] = Field(default=(), description="fail unless each matches some output line")
+    allow_empty: bool = Field(default=False, description="pass even if the test command ran no tests")
+
+    @field_validator("cmd")
+    @classmethod
+    def _checks_something(cls, value: str | list[str]) -> str | list[str]:
+        # An empty command exits 0 having checked nothing: a ✅ that means nothing.
+        program = value if isinstance(value, str) else (value[0] if value else "")
+        if not program.strip():
+            raise ValueError("the command is empty: a step must run something to check")
+        return value
+
+
+def tested_nothing(result: CommandResult) -> str | None:
+    """Why the output says no test ran, or None. pytest's exit code 5 counts too."""
+    if result.exit_code == 5 and any("pytest" in part for part in result.argv):
+        return "pytest exit code 5: no tests collected"
+    cargo_counts: list[int] = []
+    for line in result.lines():
+        match = _CARGO_RESULT.match(line)
+        if match:
+            cargo_counts.append(int(match[1]) + int(match[2]))
+            continue
+        for pattern, reason in _EMPTY_SIGNS:
+            if pattern.search(line):
+                return reason
+    if cargo_counts and sum(cargo_counts) == 0:
+        return "cargo test ran 0 tests"
+    return None
+
+
+def _shown(cmd: str | list[str]) -> str:
+    return cmd if isinstance(cmd, str) else " ".join(cmd)
+
+
+class Run(StepKind[RunOptions]):
+    name = "run"
+    Options = RunOptions
+    shorthand = "cmd"
+    path_options = ("cwd",)
+    read_only = True  # --waves-verify runs commands: checklists' commands test, they do not write
+
+    def describe(self, options: RunOptions, ctx: StepContext) -> str:
+        where = ctx.issue.worktree or "."
+        if options.cwd != ".":
+            where = f"{where}/{options.cwd}"
+        return f"run `{_shown(options.cmd)}` in {where}"
+
+    def run(self, options: RunOptions, ctx: StepContext) -> str | None:
+        cwd = Path(os.path.normpath(ctx.worktree / options.cwd))  # `..` is lexical, as the plan check is
+        if not cwd.is_dir():
+            raise StepFailed(f"cwd {options.cwd} does not exist in {ctx.worktree}")
+        log = ctx.log_path()
+        result = run_command(options.cmd, cwd, options.env, options.timeout, log, on_line=ctx.on_output)
+        ctx.record("log", str(log))
+        ctx.record("exit_code", result.exit_code)
+        ctx.record("command", _shown(options.cmd))
+        shown = f"$ {_shown(options.cmd)}"
+        if result.timed_out:
+            raise StepFailed(f"timed out after {options.timeout:g}s; the process group was killed",
+                             [shown], output=_tail(result))
+        if result.exit_code != options.exit_code:
+            got = (f"killed by signal {-result.exit_code} ({signal.Signals(-result.exit_code).name})"
+                   if result.exit_code is not None and result.exit_code < 0 else f"exit code {result.exit_code}")
+            raise StepFailed(f"{got}, expected exit code {options.exit_code}",
+                             [shown, f"log: {log}"], output=_tail(result))
+        problems = [f"forbidden output ({pattern}): {line}" for pattern in options.forbid
+                    for line in _first(result.matching(pattern), 10)]
+        problems += [f"no output line matches {pattern}" for pattern in options.require
+                     if not result.matching(pattern)]
+        empty = None if options.allow_empty else tested_nothing(result)
+        if empty:
+            problems.append(f"tested nothing ({empty}); a checklist item that tested nothing is not done "
+                            "(set allow_empty: true if that is intended)")
+        if problems:
+            raise StepFailed("output rules failed", [shown, *problems, f"log: {log}"], output=_tail(result))
+        return f"exit {result.exit_code} in {result.duration:.1f}s"
+
+
+def _first(lines: Iterable[str], count: int) -> list[str]:
+    return list(lines)[:count]
+
+
+def _tail(result: CommandResult) -> str:
+    return "\n".join(result.tail())
