@@ -123,7 +123,6 @@ def pytest_configure(config: pytest.Config) -> None:
     kinds = registry(config.hook.pytest_waves_step_kinds())
     repo = _option(config, "waves_repo") or None
     plans: dict[Path, LoadedPlan] = {}
-    locks = _run_locks(config, given)
     for path in given:
         try:
             loaded = load_plan(path, kinds, repo)
@@ -135,21 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "step names, reports and recorded outcomes would mix; rename one")
         plans[loaded.path] = loaded
         _register_markers(config, loaded)
-        if _option(config, "waves_verify") and _option(config, "waves_dry_run"):
-            raise pytest.UsageError("--waves-verify checks the state and --waves-dry-run only describes the "
-                                    "steps: choose one")
-        if _option(config, "waves_verify") and config.getoption("--waves-fresh-sandbox"):
-            raise pytest.UsageError("--waves-verify writes nothing, so it cannot rebuild the sandbox "
-                                    "(--waves-fresh-sandbox)")
-        try:
-            if locks is not None and loaded.plan.repository.sandbox is not None:
-                locks.take_sandbox(loaded.repo_root)
-            if not _is_worker(config) and not _option(config, "waves_verify"):
-                _ensure_sandbox(config, loaded)
-            if locks is not None:
-                locks.take_repository(loaded.repo_root)
-        except RepositoryBusy as exc:
-            raise pytest.UsageError(str(exc)) from None
+    _refuse_conflicting_options(config)
+    _hold_repositories(config, given, plans)
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     recorded = cache.get(CACHE_KEY, {}) if cache is not None else {}
     logs = _option(config, "waves_logs")
@@ -171,6 +157,35 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(WavesRun(state), "waves-run")
     _distribute(config, state)
     _collect_plans(config, [str(p) for p in plans])
+
+
+def _refuse_conflicting_options(config: pytest.Config) -> None:
+    read_only = [name for name, given in (("--waves-verify", _option(config, "waves_verify")),
+                                          ("--waves-dry-run", _option(config, "waves_dry_run")),
+                                          ("--collect-only", config.option.collectonly)) if given]
+    if _option(config, "waves_verify") and _option(config, "waves_dry_run"):
+        raise pytest.UsageError("--waves-verify checks the state and --waves-dry-run only describes the "
+                                "steps: choose one")
+    if read_only and config.getoption("--waves-fresh-sandbox"):
+        raise pytest.UsageError(f"{read_only[0]} writes nothing, so it cannot rebuild the sandbox "
+                                "(--waves-fresh-sandbox)")
+
+
+def _hold_repositories(config: pytest.Config, given: list[Path], plans: dict[Path, LoadedPlan]) -> None:
+    """A run that may write locks every repository it works on, then builds missing sandboxes. The
+    locks are taken in one order (sandboxes, then repositories, each sorted) so that two runs of
+    overlapping plans can never hold one lock each and wait for the other."""
+    locks = _run_locks(config, given)
+    if locks is None:
+        return
+    try:
+        locks.take_sandboxes([loaded.repo_root for loaded in plans.values()
+                              if loaded.plan.repository.sandbox is not None])
+        for loaded in plans.values():
+            _ensure_sandbox(config, loaded)
+        locks.take_repositories([loaded.repo_root for loaded in plans.values()])
+    except RepositoryBusy as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _ensure_sandbox(config: pytest.Config, loaded: LoadedPlan) -> None:

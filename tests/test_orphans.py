@@ -105,3 +105,30 @@ def test_a_group_the_watcher_was_told_is_gone_is_left_alone(tmp_path: Path) -> N
         assert alive(kept)
     finally:
         os.kill(kept, signal.SIGKILL)
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append((int(stat.parent.name), (stat.parent / "cmdline").read_bytes().decode(errors="replace")))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def test_a_killed_watcher_is_replaced_and_told_every_running_group(pytester: pytest.Pytester, world: GitWorld,
+                                                                   fault) -> None:
+    run = start(pytester, world)
+    shell, grandchild = wait_for(pytester.path / "shell.pid", run), wait_for(pytester.path / "grandchild.pid", run)
+    (watcher,) = [pid for pid, cmdline in children(run.pid) if "\0-S\0" in cmdline]
+    os.kill(watcher, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not [pid for pid, cmdline in children(run.pid) if "\0-S\0" in cmdline and pid != watcher]:
+        assert time.monotonic() < deadline, "no new watcher"
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGKILL)
+    run.communicate(timeout=60)
+    fault.processes_gone([shell, grandchild], all_gone([shell, grandchild]))

@@ -129,6 +129,9 @@ CASES = [
     ("agent-unknown", "agents: {amp: {command: [amp, ask, '{prompt}']}}\n"
      + _swap("          - push", "          - agent: {use: claude, prompt: do it}"),
      "waves[1].issues[0].steps[0].agent: agent 'claude' is not among the plan's agents (amp)"),
+    ("agent-done-when-empty-command", "agents: {amp: {command: [amp]}}\n"
+     + _swap("          - push", "          - agent: {prompt: p, done_when: {cmd: ''}}"),
+     "waves[1].issues[0].steps[0].agent.done_when.cmd: the command is empty"),
     ("agent-done-when-escapes", "agents: {amp: {command: [amp]}}\n"
      + _swap("          - push", "          - agent: {prompt: p, done_when: {files: [../../../etc/passwd]}}"),
      "done_when file '../../../etc/passwd' leaves the issue's worktree"),

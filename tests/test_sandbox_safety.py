@@ -61,7 +61,7 @@ def test_a_missing_origin_never_rebuilds_over_work(pytester: pytest.Pytester, sa
         "  uncommitted in .worktrees/one: M one.txt",
         "  uncommitted in .worktrees/one: ?? notes.txt",
         "  stash: stash@{0}: On main: half an idea",
-        "  commit not on origin: * my unpushed commit (Test Developer)",
+        "  commit: * my unpushed commit (Test Developer)",
         "  nothing was touched; --waves-fresh-sandbox moves the old sandbox aside*"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     fault.files_unchanged(before, sandbox)
@@ -119,3 +119,56 @@ def test_a_repository_the_sandbox_did_not_make_is_never_removed(pytester: pytest
     result.stderr.fnmatch_lines(["*checkout is not a sandbox pytest-waves built, and its other half is missing; "
                                  "nothing was touched*"])
     fault.files_unchanged(before, pytester.path / ".waves/sand/checkout")
+
+
+@pytest.mark.parametrize("work", ["pushed", "ignored", "tagged"])
+def test_with_the_origin_gone_pushed_ignored_and_tagged_work_counts(pytester: pytest.Pytester, sandbox: Path,
+                                                                     fault, work: str) -> None:
+    """The origin is gone, so a pushed commit's only copy is in the checkout; ignored files are
+    someone's (a .env); a commit only a tag reaches is still a commit."""
+    tree = sandbox / "checkout/.worktrees/one"
+    repo = git.Repo(tree)
+    if work == "pushed":
+        repo.git.commit("-q", "--allow-empty", "-m", "pushed work")
+        repo.git.push("-q", "origin", "feature/one")
+    elif work == "ignored":
+        (Path(repo.common_dir) / "info").mkdir(exist_ok=True)
+        (Path(repo.common_dir) / "info/exclude").write_text("*.local\n")
+        (tree / "secrets.local").write_text("API_KEY=mine\n")
+    else:
+        repo.git.commit("-q", "--allow-empty", "-m", "tagged work")
+        repo.git.tag("v-mine")
+        repo.git.reset("-q", "--hard", "HEAD~1")
+    shutil.rmtree(sandbox / "checkout-origin.git")
+    before = contents(sandbox / "checkout")
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    expected = {"pushed": "  commit: * pushed work (Test Developer)",
+                "ignored": "  ignored in .worktrees/one: !! secrets.local",
+                "tagged": "  commit: * tagged work (Test Developer)"}[work]
+    result.stderr.fnmatch_lines(["*would delete work in *checkout:", expected])
+    fault.files_unchanged(before, sandbox / "checkout")
+
+
+def test_a_sandbox_half_built_by_a_stopped_run_is_built_again(pytester: pytest.Pytester, sandbox: Path) -> None:
+    marker = sandbox / "checkout/.git/pytest-waves-sandbox.building"
+    marker.touch()  # as a run killed while building leaves it
+    result = pytester.runpytest("--waves", "plan.yaml")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["sandbox: an earlier run stopped while building the sandbox; built it again"])
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("read_only", ["--waves-dry-run", "--co", "--waves-verify"])
+def test_a_read_only_run_neither_builds_nor_moves_the_sandbox(pytester: pytest.Pytester, sandbox: Path,
+                                                              read_only: str) -> None:
+    before = fingerprint(sandbox / "checkout")
+    result = pytester.runpytest("--waves", "plan.yaml", read_only, "--waves-fresh-sandbox")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {read_only.replace('--co', '--collect-only')} writes nothing, so it "
+                                 "cannot rebuild the sandbox (--waves-fresh-sandbox)"])
+    shutil.rmtree(sandbox / "checkout-origin.git")  # missing: a read-only run does not rebuild it either
+    assert pytester.runpytest("--waves", "plan.yaml", read_only).ret in (pytest.ExitCode.OK,
+                                                                         pytest.ExitCode.TESTS_FAILED)
+    assert not (sandbox / "checkout-origin.git").exists()
+    assert fingerprint(sandbox / "checkout") == before

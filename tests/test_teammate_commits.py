@@ -112,20 +112,65 @@ def test_a_commit_pushed_between_two_runs_survives(world: GitWorld, run_plan, tm
     assert git.Repo(world.origin_path).is_ancestor("main", BRANCH)
 
 
-def test_the_run_after_a_refused_push_does_not_force_past_the_commit(world: GitWorld, run_plan, tmp_path, fault) -> None:
+def test_the_run_after_a_refused_push_does_not_force_past_the_commit(world: GitWorld, run_plan, tmp_path,
+                                                                   fault) -> None:
     tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n"})
     run_plan(issue("[push]")).assert_outcomes(passed=1)
     theirs = teammate_pushes(world, tmp_path)
     tree.git.commit("--amend", "-q", "-m", "rewritten")  # our own rewrite, on top of which they did not build
     run_plan(issue("[push]")).assert_outcomes(failed=1)
     run_plan(issue("[push]")).assert_outcomes(failed=1)  # the refusal is not forgotten by the next run
-    assert on_origin(world).hexsha == theirs
     world.advance_main({"g.txt": "2\n"})
-    result = run_plan(issue("[rebase, push]"), "-v")  # the rebase takes their commit in first
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*rebased onto origin/feature/issue-7 (1 commit: *fixup from review*"])
+    tree.git.fetch("origin")
+    before = world.snapshot(tree)
+    result = run_plan(issue("[rebase, push]"))  # neither history is simply newer: a person decides
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*origin/feature/issue-7 has 1 commit that feature/issue-7 never integrated; nothing was changed*",
+        "*fixup from review (Rita Reviewer*",
+        "*and 1 commit this branch held but no longer has (amended, reset or rebased here): * work on feature/issue-7*"])
+    assert on_origin(world).hexsha == theirs
     keeps_teammate_work(world, fault)
-    assert (world.path / "wt/issue-7/mate.txt").read_text() == "the teammate's fixup\n"
+    fault.unchanged(world, tree, before)
+
+
+@pytest.mark.parametrize("rewrite", ["amend", "reset"])
+def test_a_local_rewrite_is_never_undone_by_taking_in_pushed_work(world: GitWorld, run_plan, tmp_path, fault,
+                                                                   rewrite: str) -> None:
+    """An amend that removed a file, or a reset that dropped a bad commit: taking the teammate's
+    commit in would bring back what was removed. Refused, nothing changed."""
+    tree = world.worktree("wt/issue-7", BRANCH, {"f.txt": "1\n", "secret.txt": "oops\n"})
+    if rewrite == "reset":
+        world.commit(tree, {"bad.txt": "bad\n"}, "bad commit")
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    teammate_pushes(world, tmp_path)
+    if rewrite == "amend":
+        tree.git.rm("-q", "secret.txt")
+        tree.git.commit("--amend", "-q", "--no-edit")
+    else:
+        tree.git.reset("-q", "--hard", "HEAD~1")
+    tree.git.fetch("origin")
+    before = world.snapshot(tree)
+    result = run_plan(issue("[rebase, push]"))
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*never integrated; nothing was changed*",
+                                 "*this branch held but no longer has (amended, reset or rebased here)*"])
+    fault.unchanged(world, tree, before)
+    keeps_teammate_work(world, fault)
+
+
+def test_a_failed_rebase_after_taking_pushed_work_keeps_it_and_says_so(world: GitWorld, run_plan, tmp_path,
+                                                                        fault) -> None:
+    world.worktree("wt/issue-7", BRANCH, {"README.md": "mine\n"})
+    run_plan(issue("[push]")).assert_outcomes(passed=1)
+    teammate_pushes(world, tmp_path)
+    world.advance_main({"README.md": "theirs\n"})  # our commit conflicts with main
+    result = run_plan(issue("[rebase, push]"))
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*feature/issue-7 first fast-forwarded to origin/feature/issue-7 (1 commit: * "
+                                 "(kept); then: rebase onto origin/main stopped on conflicts; rebase aborted, "
+                                 "the branch stays as it took them in*"])
+    keeps_teammate_work(world, fault)
 
 
 def test_local_commits_on_top_are_replayed_onto_the_teammates(world: GitWorld, run_plan, tmp_path, fault) -> None:

@@ -4,10 +4,12 @@ gigabytes cannot exhaust memory and no secret reaches the log even for a moment.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,6 +60,26 @@ def to_argv(cmd: str | Sequence[str]) -> list[str]:
     return [sys.executable if part == "{python}" else part for part in cmd]
 
 
+def _require_program(argv: list[str], cwd: Path, env: Mapping[str, str]) -> None:
+    """The error Popen would give for a missing program (the shell in front would only exit 127)."""
+    program = argv[0]
+    found = (cwd / program).is_file() if "/" in program else shutil.which(program, path=env.get("PATH", os.defpath))
+    if not found:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+
+
+def _held(argv: list[str]) -> list[str]:
+    """The command, behind a shell line that waits (on stdin) until the watcher knows its process
+    group (see reaper.py); if pytest dies before that, the command never starts. Then stdin is
+    /dev/null. A shell string runs in that same shell; an argv list is exec'd by it."""
+    wait = "read -r _ || exit 125; exec </dev/null; "
+    if os.name == "nt":  # pragma: no cover - no process groups to watch
+        return argv
+    if argv[:2] == ["/bin/sh", "-c"] and len(argv) == 3:
+        return ["/bin/sh", "-c", wait + argv[2]]
+    return ["/bin/sh", "-c", wait + 'exec "$@"', "sh", *argv]
+
+
 def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
                 timeout: float, log: Path, *, inherit: bool = True,
                 on_line: Callable[[str], None] | None = None) -> CommandResult:
@@ -71,9 +93,16 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
     full_env = {**(os.environ if inherit else {}), **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    process = subprocess.Popen(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    REAPER.watch(process.pid)  # should this process die before the step ends, the group dies too
+    _require_program(argv, cwd, full_env)
+    hold, go = os.pipe()
+    try:
+        process = subprocess.Popen(_held(argv), cwd=cwd, env=full_env, stdin=hold,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        REAPER.watch(process.pid)  # should this process die before the step ends, the group dies too
+        os.write(go, b"\n")  # only now may the command start: never a moment unwatched
+    finally:
+        os.close(hold)
+        os.close(go)
     assert process.stdout is not None
     reader = _Reader(process.stdout, log, on_line)
     reader.start()
@@ -118,12 +147,16 @@ class _Reader(threading.Thread):
         self.stop = threading.Event()
         self.batch: list[str] = []
         self.size = 0
+        self.revive_at = 0.0
 
     def run(self) -> None:
         with self.log_path.open("wb") as log:
             pending = b""  # the start of a line whose end has not come yet
             while True:
                 ready, _, _ = select.select([self.fd], [], [], FLUSH_SECONDS)
+                if time.monotonic() >= self.revive_at:  # a killed watcher is replaced within a second
+                    REAPER.revive()
+                    self.revive_at = time.monotonic() + FLUSH_SECONDS
                 if not ready:
                     self._flush(log)
                     if self.stop.is_set():

@@ -114,18 +114,33 @@ def remote_head(repo: git.Repo, remote: str, branch: str) -> str | None:
 
 
 def never_held(repo: git.Repo, branch: str, tip: str) -> list[str]:
-    """Commits reachable from `tip` that the local `branch` never held (`short-sha subject (author,
-    date)`, newest first): not reachable from any entry of its reflog. This is the test git's
-    `--force-if-includes` makes before a forced push; [] means overwriting `tip` loses nothing."""
+    """Commits reachable from `tip` that the local `branch` never held (full shas, newest first):
+    not reachable from any entry of its reflog, nor from HEAD. This is the test git's
+    `--force-if-includes` makes before a forced push; [] means the branch once held all of `tip`."""
+    if resolve(repo, tip) is None:
+        raise StepFailed(f"{tip[:12]} is not in this repository: cannot tell whose commits it holds")
     held = [line for line in str(repo.git.log("-g", "--format=%H", f"refs/heads/{branch}", "--")).splitlines()
             if line] if resolve(repo, f"refs/heads/{branch}") else []
     held.append(repo.head.commit.hexsha)
     with tempfile.TemporaryFile() as wanted:  # a reflog can be long: on stdin, not the command line
         wanted.write("".join(f"^{sha}\n" for sha in held).encode() + f"{tip}\n".encode())
         wanted.seek(0)
-        out = repo.git.execute(["git", "log", "--ignore-missing", "--stdin", "--no-decorate",
-                                "--abbrev=12", "--format=%h %s (%an, %ad)", "--date=relative"], istream=wanted)
+        out = repo.git.execute(["git", "rev-list", "--ignore-missing", "--stdin"], istream=wanted)
     return [line for line in str(out).splitlines() if line]
+
+
+def not_in_head(repo: git.Repo, tip: str) -> list[str]:
+    """Commits of `tip` that HEAD does not contain (full shas, newest first)."""
+    return [line for line in str(repo.git.rev_list(tip, "--not", "HEAD")).splitlines() if line]
+
+
+def describe(repo: git.Repo, shas: list[str]) -> list[str]:
+    """`short-sha subject (author, when)` for each commit, in the order given."""
+    if not shas:
+        return []
+    out = str(repo.git.log("--no-walk=unsorted", "--no-decorate", "--abbrev=12",
+                           "--format=%h %s (%an, %ad)", "--date=relative", *shas))
+    return [line for line in out.splitlines() if line]
 
 
 def fetch_objects(repo: git.Repo, remote: str, branch: str) -> None:

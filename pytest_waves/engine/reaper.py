@@ -40,19 +40,27 @@ def gone(pid):
         return True
     except PermissionError:
         return False
+def take(chunk):
+    global pending
+    *lines, pending = (pending + chunk).split(b"\n")
+    for line in lines:
+        (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
 while True:
     ready, _, _ = select.select([fd] + [h for h in handles if h is not None], [], [], 0.2)
-    if any(h in ready for h in handles if h is not None):
-        break
-    if any(h is None and gone(pid) for h, pid in zip(handles, watched)):
-        break
     if fd in ready:
-        chunk = os.read(fd, 4096)
+        chunk = os.read(fd, 65536)
         if not chunk:
             break
-        *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
+        take(chunk)
+    if any(h in ready for h in handles if h is not None) or any(
+            h is None and gone(pid) for h, pid in zip(handles, watched)):
+        os.set_blocking(fd, False)  # what was sent just before that death counts too
+        try:
+            while chunk := os.read(fd, 65536):
+                take(chunk)
+        except BlockingIOError:
+            pass
+        break
 def signal_all(sig):
     alive = set()
     for group in groups:
@@ -79,25 +87,50 @@ class Reaper:
         self._pid = -1  # the process the watcher belongs to: a fork needs its own
         self._write = -1
         self._process: subprocess.Popen[bytes] | None = None
+        self._groups: set[int] = set()  # running steps' process groups, to tell a new watcher
         self.watched: tuple[int, ...] = ()  # other processes whose death ends the run (xdist's controller)
 
     def watch(self, pgid: int) -> None:
-        self._send(f"+{pgid}\n")
+        with self._lock:
+            self._forget_parent()
+            self._groups.add(pgid)
+            self._send(f"+{pgid}\n")
 
     def forget(self, pgid: int) -> None:
-        self._send(f"-{pgid}\n")
+        with self._lock:
+            self._forget_parent()
+            self._groups.discard(pgid)
+            self._send(f"-{pgid}\n")
+
+    def revive(self) -> None:
+        """Called now and then while a step runs: a watcher that died (killed by someone) is
+        replaced at once, and told every group still running."""
+        with self._lock:
+            if self._groups and self._process is not None and self._process.poll() is not None:
+                self._start()
+
+    def _forget_parent(self) -> None:
+        """In a forked child: the parent's groups and watcher are the parent's. Its pipe end is
+        closed here, or the parent's watcher would not see the parent die while this child lives."""
+        if self._pid not in (-1, os.getpid()):
+            if self._write >= 0:
+                os.close(self._write)
+            self._groups.clear()
+            self._process, self._write, self._pid = None, -1, -1
 
     def _send(self, line: str) -> None:
-        with self._lock:
-            if self._pid != os.getpid():
-                self._start()
-            try:
-                os.write(self._write, line.encode())
-            except OSError:  # the watcher itself was killed: restart it, the group must be known
-                self._start()
-                os.write(self._write, line.encode())
+        if self._pid != os.getpid() or self._process is None or self._process.poll() is not None:
+            self._start()
+            return
+        try:
+            os.write(self._write, line.encode())
+        except OSError:  # the watcher died since we looked
+            self._start()
 
     def _start(self) -> None:
+        """A new watcher (the first, one after a fork, or one replacing a dead one), told every group."""
+        if self._write >= 0:
+            os.close(self._write)
         read, write = os.pipe()  # both non-inheritable: no command holds the write end open
         try:
             self._process = subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHER, str(read), str(GRACE_SECONDS),
@@ -107,6 +140,10 @@ class Reaper:
         finally:
             os.close(read)
         self._write, self._pid = write, os.getpid()
+        if self._groups:
+            os.write(write, "".join(f"+{pgid}\n" for pgid in sorted(self._groups)).encode())
 
 
 REAPER = Reaper()
+if hasattr(os, "register_at_fork"):  # a child forked without exec must not keep the parent's pipe open
+    os.register_at_fork(after_in_child=REAPER._forget_parent)

@@ -2,13 +2,15 @@
 
 Two runs rebasing and pushing the same worktrees would each see the other's half-done work as the
 state to judge ("detached HEAD", "uncommitted changes"). A run that may write holds an OS lock
-(flock, through filelock) in the repository's git folder for its whole life; a second run stops at
-once with a usage error naming the first, or waits for it (`--waves-wait`). The kernel drops the
-lock when its process ends however it ends, `kill -9` included, so no lock is ever stale; the
-note next to it, which says who holds it, is only read while the lock is held by someone."""
+(`flock`) in the repository's git folder for its whole life; a second run stops at once with a
+usage error naming the first, or waits for it (`--waves-wait`). The kernel drops the lock when its
+process ends however it ends, `kill -9` included, so no lock is ever stale. There is no fallback to
+a lock file whose mere existence counts: on a file system without `flock` the run says so and stops.
+The note next to the lock, which says who holds it, is only read while the lock is held."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -18,13 +20,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 LOCK_NAME = "pytest-waves-run.lock"
+POLL_SECONDS = 0.1
 
 
 class RepositoryBusy(Exception):
-    """Another run holds the repository. str() is the one message a user sees."""
+    """Another run holds the repository, or it cannot be locked. str() is the one message shown."""
 
 
 def git_common_dir(path: Path) -> Path | None:
@@ -38,50 +39,65 @@ def git_common_dir(path: Path) -> Path | None:
 
 @dataclass
 class RunLocks:
-    """The locks this run holds, taken one place at a time and released together at the end."""
+    """The locks this run holds, taken in one global order and released together at the end."""
 
     plan: str  # for the note: which plan the holder runs
-    wait: float = 0.0  # seconds to wait for another run; 0 stops at once
-    held: dict[Path, FileLock] = field(default_factory=dict)
+    wait: float = 0.0  # seconds to wait, for all locks together; 0 stops at once
+    held: dict[Path, int] = field(default_factory=dict)  # lock file → its open descriptor
+    deadline: float | None = None
 
-    def take_repository(self, repo_root: Path) -> None:
-        """Lock the repository `repo_root` belongs to (all its worktrees); nothing when it is none."""
-        common = git_common_dir(repo_root)
-        if common is not None:
-            self.take(common / LOCK_NAME, repo_root)
+    def take_repositories(self, roots: list[Path]) -> None:
+        """Lock the repositories the roots belong to (each with all its worktrees); a root that is
+        not a repository (yet) needs none: there is no work in it to protect."""
+        found = {common / LOCK_NAME: root for root in roots if (common := git_common_dir(root)) is not None}
+        self._take(found)
 
-    def take_sandbox(self, checkout: Path) -> None:
+    def take_sandboxes(self, checkouts: list[Path]) -> None:
         """A sandbox may not exist yet: its lock sits beside it, so that two runs never build it at once."""
-        self.take(checkout.parent / f".{checkout.name}.{LOCK_NAME}", checkout)
+        self._take({checkout.parent / f".{checkout.name}.{LOCK_NAME}": checkout for checkout in checkouts})
 
-    def take(self, lock_path: Path, what: Path) -> None:
-        lock_path = lock_path.resolve()
-        if lock_path in self.held:
-            return
+    def _take(self, wanted: dict[Path, Path]) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.wait
+        resolved = {path.resolve(): what for path, what in wanted.items()}
+        for lock_path in sorted(resolved):
+            if lock_path not in self.held:
+                self._take_one(lock_path, resolved[lock_path])
+
+    def _take_one(self, lock_path: Path, what: Path) -> None:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(lock_path), thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            if self.wait <= 0:
-                raise RepositoryBusy(self._busy(lock_path, what)) from None
-            sys.stderr.write(f"pytest-waves: waiting up to {self.wait:g} s for {self._holder(lock_path)}\n")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by any command (PEP 446)
+        said = False
+        while True:
             try:
-                lock.acquire(timeout=self.wait)
-            except Timeout:
-                raise RepositoryBusy(self._busy(lock_path, what, waited=True)) from None
-        self.held[lock_path] = lock
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                os.close(fd)
+                raise RepositoryBusy(f"cannot lock {lock_path} ({exc.strerror}): this file system does not "
+                                     "support the lock that keeps two runs apart") from None
+            assert self.deadline is not None
+            if time.monotonic() >= self.deadline:
+                os.close(fd)
+                raise RepositoryBusy(self._busy(lock_path, what, waited=self.wait > 0))
+            if not said:
+                sys.stderr.write(f"pytest-waves: waiting up to {self.wait:g} s for {self._holder(lock_path)}\n")
+                said = True
+            time.sleep(POLL_SECONDS)
+        self.held[lock_path] = fd
         _note(lock_path).write_text(json.dumps({
             "pid": os.getpid(), "host": socket.gethostname(), "started": time.time(), "plan": self.plan}),
             encoding="utf-8")
 
     def release(self) -> None:
-        for lock_path, lock in self.held.items():
+        for lock_path, fd in self.held.items():
             _note(lock_path).unlink(missing_ok=True)
-            lock.release()
+            os.close(fd)  # closing the descriptor releases the flock
         self.held.clear()
 
-    def _busy(self, lock_path: Path, what: Path, waited: bool = False) -> str:
+    def _busy(self, lock_path: Path, what: Path, waited: bool) -> str:
         after = f" (still, after waiting {self.wait:g} s)" if waited else ""
         return (f"another pytest-waves run is working on {what}{after}: {self._holder(lock_path)}.\n"
                 "  One run per repository at a time: wait for it to end, or give --waves-wait=SECONDS to wait "

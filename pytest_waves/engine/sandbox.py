@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import git
 
 IDENTITY = {"name": "pytest-waves sandbox", "email": "sandbox@pytest-waves.invalid"}
-MARKER = "pytest-waves.sandbox"  # git config key set in the checkout and the origin that we built
+BUILT = "pytest-waves-sandbox"  # in the git folder of a checkout or origin we built: the commits we made
+BUILDING = "pytest-waves-sandbox.building"  # there while we build: a half-built sandbox holds no one's work
 SHOWN_LIMIT = 10  # work lines named in an error
 
 
@@ -37,6 +38,12 @@ def ensure(loaded: LoadedPlan, fresh: bool) -> str | None:
     checkout = loaded.repo_root
     origin = checkout.parent / f"{checkout.name}-origin.git"
     forge_file = loaded.state_dir / "forge" / f"{loaded.key}.json"
+    if _marked(checkout, BUILDING) or _marked(origin, BUILDING):  # a run was stopped while building it
+        for half in (checkout, origin):
+            if half.exists():
+                shutil.rmtree(half)
+        _build(loaded, checkout, origin)
+        return "sandbox: an earlier run stopped while building the sandbox; built it again"
     if checkout.exists() and origin.exists() and not fresh:
         return None
     if fresh and (checkout.exists() or origin.exists()):
@@ -46,9 +53,9 @@ def ensure(loaded: LoadedPlan, fresh: bool) -> str | None:
         _refuse_unless_ours(origin)
         _clone(loaded, origin, checkout)
         return f"sandbox: {checkout} was missing; cloned it again from {origin}"
-    elif checkout.exists():  # the origin is gone: the checkout may hold the only copy of work
+    elif checkout.exists():  # the origin is gone: the checkout holds the only copy of everything in it
         _refuse_unless_ours(checkout)
-        work = work_in(checkout, loaded.plan.repository.remote)
+        work = work_in(checkout)
         if work:
             raise SandboxError("\n  ".join([
                 f"the sandbox's origin {origin} is missing, and rebuilding the sandbox would delete work in "
@@ -66,9 +73,10 @@ def ensure(loaded: LoadedPlan, fresh: bool) -> str | None:
     return note
 
 
-def work_in(checkout: Path, remote: str) -> list[str]:
-    """What deleting `checkout` would lose, one line each: uncommitted or untracked files in it or any
-    of its worktrees, stashes, and commits on no `remote/*` ref (never pushed)."""
+def work_in(checkout: Path) -> list[str]:
+    """What deleting `checkout` would lose, one line each: files in it or any of its worktrees that
+    git does not hold (changed, untracked or ignored), stashes, and every commit on any ref or
+    worktree HEAD that the sandbox did not make itself (with the origin gone, pushed is not safe)."""
     work: list[str] = []
     trees = _worktrees(checkout)
     for tree in trees:
@@ -76,16 +84,38 @@ def work_in(checkout: Path, remote: str) -> list[str]:
             continue
         where = "the checkout" if tree == checkout else str(tree.relative_to(checkout)
                                                             if tree.is_relative_to(checkout) else tree)
-        status = _git(tree, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all")
+        status = _git(tree, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all", "--ignored")
         for line in status.splitlines():
             if line.strip() and (tree / line[3:].rstrip("/")).resolve() not in trees:  # a worktree inside
-                work.append(f"uncommitted in {where}: {line.strip()}")
+                work.append(f"{'ignored' if line.startswith('!!') else 'uncommitted'} in {where}: {line.strip()}")
     stashes = [line for line in _git(checkout, "stash", "list").splitlines() if line]
     work += [f"stash: {line}" for line in stashes]
-    unpushed = _git(checkout, "log", "--format=%h %s (%an)", "--abbrev=12", "--branches",
-                    *_worktree_heads(checkout), "--not", f"--remotes={remote}")
-    work += [f"commit not on {remote}: {line}" for line in unpushed.splitlines() if line]
+    made = _built_commits(checkout)
+    ours = _git(checkout, "rev-list", "--exclude=refs/stash", "--all", *_worktree_heads(checkout), "--not",
+                *made).split()
+    if ours:
+        shown = _git(checkout, "log", "--no-walk=unsorted", "--format=%h %s (%an)", "--abbrev=12", *ours[:50])
+        work += [f"commit: {line}" for line in shown.splitlines() if line]
+        work += [f"… and {len(ours) - 50} more commits"] if len(ours) > 50 else []
     return work
+
+
+def _git_dir(repo: Path) -> Path | None:
+    for candidate in (repo / ".git", repo):  # a checkout, or a bare origin
+        if (candidate / "HEAD").is_file():
+            return candidate
+    return None
+
+
+def _marked(repo: Path, name: str) -> bool:
+    folder = _git_dir(repo) if repo.exists() else None
+    return folder is not None and (folder / name).exists()
+
+
+def _built_commits(repo: Path) -> list[str]:
+    folder = _git_dir(repo)
+    record = folder / BUILT if folder else None
+    return record.read_text(encoding="utf-8").split() if record and record.is_file() else []
 
 
 def _worktrees(checkout: Path) -> list[Path]:
@@ -108,10 +138,9 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def _refuse_unless_ours(path: Path) -> None:
-    made = subprocess.run(["git", "config", "--get", MARKER], cwd=path, capture_output=True, text=True, check=False)
     identity = subprocess.run(["git", "config", "--get", "user.email"], cwd=path, capture_output=True, text=True,
-                              check=False)  # sandboxes built before the marker have only the identity
-    if made.returncode != 0 and identity.stdout.strip() != IDENTITY["email"]:
+                              check=False)  # sandboxes built before the record have only the identity
+    if not _marked(path, BUILT) and identity.stdout.strip() != IDENTITY["email"]:
         raise SandboxError(f"{path} is not a sandbox pytest-waves built, and its other half is missing; "
                            "nothing was touched (move it away, or point repository.path elsewhere)")
 
@@ -146,41 +175,47 @@ def _clone(loaded: LoadedPlan, origin: Path, checkout: Path) -> None:
 
     repo = git.Repo.clone_from(str(origin), checkout, origin=loaded.plan.repository.remote)
     _configure(repo)
+    (Path(repo.git_dir) / BUILT).write_text("\n".join(_built_commits(origin)) + "\n", encoding="utf-8")
 
 
 def _configure(repo: git.Repo) -> None:
     with repo.config_writer() as config:
         config.set_value("user", "name", IDENTITY["name"])
         config.set_value("user", "email", IDENTITY["email"])
-        config.set_value(*MARKER.split("."), "true")
 
 
 def _build(loaded: LoadedPlan, checkout: Path, origin: Path) -> None:
+    """Origin and checkout, each marked as being built until the end, then with the list of the
+    commits made here (what a later rebuild may delete without asking)."""
     import git  # only the demo's sandbox needs GitPython at configure time
 
     sandbox = loaded.plan.repository.sandbox
     assert sandbox is not None
     base, remote = loaded.plan.repository.base, loaded.plan.repository.remote
     bare = git.Repo.init(origin, bare=True, initial_branch=base)
-    with bare.config_writer() as config:
-        config.set_value(*MARKER.split("."), "true")
+    (Path(bare.git_dir) / BUILDING).touch()
     repo = git.Repo.init(checkout, initial_branch=base)
+    (Path(repo.git_dir) / BUILDING).touch()
     _configure(repo)
     repo.create_remote(remote, str(origin))
-    _commit_tree(repo, loaded.path.parent / sandbox.seed, "Initial commit")
+    made = [_commit_tree(repo, loaded.path.parent / sandbox.seed, "Initial commit")]
     repo.git.push(remote, base)
     for branch, overlay in sandbox.branches.items():
         repo.git.checkout("-q", "-b", branch, base)
-        _commit_tree(repo, loaded.path.parent / overlay, f"Work on {branch}")
+        made.append(_commit_tree(repo, loaded.path.parent / overlay, f"Work on {branch}"))
         repo.git.push(remote, branch)
         repo.git.checkout("-q", base)
         repo.git.branch("-D", branch)  # the plan's worktree step recreates it from the origin
     repo.git.fetch(remote)
+    for folder in (Path(bare.git_dir), Path(repo.git_dir)):
+        (folder / BUILT).write_text("\n".join(made) + "\n", encoding="utf-8")
+        (folder / BUILDING).unlink()
 
 
-def _commit_tree(repo: git.Repo, source: Path, message: str) -> None:
+def _commit_tree(repo: git.Repo, source: Path, message: str) -> str:
     if not source.is_dir():
         raise FileNotFoundError(f"sandbox seed folder {source} does not exist")
     shutil.copytree(source, repo.working_dir, dirs_exist_ok=True)
     repo.git.add("--all")
     repo.git.commit("-q", "--allow-empty", "-m", message)
+    return repo.head.commit.hexsha

@@ -14,11 +14,11 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pytest_waves.engine import masking
 from pytest_waves.engine.commands import run_command
-from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions, nonempty_command
 
 if TYPE_CHECKING:
     import git
@@ -35,6 +35,8 @@ _FIELD = re.compile(r"\{(agent|prompt|number|title|branch|worktree|deliverables|
 class DoneWhen(StepOptions):
     files: tuple[str, ...] = Field(default=(), description="paths in the worktree that must exist")
     cmd: str | list[str] | None = Field(default=None, description="a command that must exit 0")
+
+    _checks_something = field_validator("cmd")(nonempty_command)
 
 
 class AgentOptions(StepOptions):

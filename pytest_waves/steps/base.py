@@ -23,6 +23,15 @@ class StepOptions(NoOptions):
     """Base for a kind's options: unknown keys are plan errors."""
 
 
+def nonempty_command(value: str | list[str]) -> str | list[str]:
+    """A validator for command options: an empty command exits 0 having checked nothing, a ✅ that
+    means nothing."""
+    program = value if isinstance(value, str) else (value[0] if value else "")
+    if not program.strip():
+        raise ValueError("the command is empty: a step must run something to check")
+    return value
+
+
 class NotVerifiable(Exception):
     """The kind changes state and has no read-only check: `--waves-verify` skips it with this reason."""
 

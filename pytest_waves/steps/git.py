@@ -109,8 +109,11 @@ class Rebase(StepKind[NoOptions]):
         try:
             gitops.replay(repo, "rebase", base)
         except StepFailed as failed:
-            if taken:  # the branch keeps what it took in: someone's pushed work, nothing of ours lost
-                failed.summary += f" (after it {taken[0]}, which stays)"
+            if taken:  # kept, not undone: undoing would leave their commits in the reflog only, where a
+                # later forced push would count them as integrated (--force-if-includes) and drop them
+                failed.summary = (f"{ctx.issue.branch} first {taken[0]} (kept); then: "
+                                  + failed.summary.replace("branch, index and files unchanged",
+                                                           "the branch stays as it took them in"))
             raise
         return "; ".join([*taken, f"rebased onto {base}"])
 
@@ -135,8 +138,10 @@ class Rebase(StepKind[NoOptions]):
 def _take_pushed_work(repo: git.Repo, ctx: StepContext) -> list[str]:
     """Commits someone else pushed to the issue's branch come in before the branch is rewritten, so
     that the push never has to force past them: a fast-forward, or the branch's own commits
-    replayed on top of theirs (what `git pull --rebase` does). A branch rewritten since it forked
-    from them is refused, nothing changed: which of two histories is the work is a person's call."""
+    replayed on top of theirs (what `git pull --rebase` does). Only when everything the remote has
+    and the branch lacks is new to the branch: a commit the branch held and no longer has was
+    dropped here (an amend, a reset, an earlier rebase), and which history is the work is then a
+    person's call: refused, nothing changed, the commits named."""
     from pytest_waves.engine import gitops
 
     remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
@@ -144,28 +149,32 @@ def _take_pushed_work(repo: git.Repo, ctx: StepContext) -> list[str]:
     unseen = gitops.never_held(repo, branch, theirs) if theirs else []
     if not theirs or not unseen:
         return []
-    what = f"{remote}/{branch} ({_count(unseen)}: {unseen[0]}{', …' if len(unseen) > 1 else ''})"
     head = repo.head.commit.hexsha
+    dropped = [sha for sha in gitops.not_in_head(repo, theirs) if sha not in set(unseen)]
+    shown = gitops.describe(repo, unseen)
+    what = f"{remote}/{branch} ({_count(unseen)}: {shown[0]}{', …' if len(unseen) > 1 else ''})"
     fork = gitops.merge_base(repo, head, theirs)
     base_fork = gitops.merge_base(repo, head, _base_ref(ctx))
-    if fork == head:
+    if not dropped and fork == head:
         gitops.replay(repo, "merge", theirs, "--ff-only")
         return [f"fast-forwarded to {what}"]
-    if fork and base_fork and gitops.is_ancestor(repo, base_fork, fork):  # only our own commits move
+    if not dropped and fork and base_fork and gitops.is_ancestor(repo, base_fork, fork):  # only ours move
         gitops.replay(repo, "rebase", fork, "--onto", theirs, shown=f"{remote}/{branch}")
         return [f"rebased onto {what}"]
-    raise _never_integrated(ctx, unseen, "nothing was changed")
+    raise _never_integrated(ctx, shown, "nothing was changed",
+                            (f"and {_count(dropped)} this branch held but no longer has (amended, reset or "
+                             f"rebased here): {', '.join(gitops.describe(repo, dropped[:3]))}",) if dropped else ())
 
 
 def _count(commits: list[str]) -> str:
     return f"{len(commits)} commit{'s' if len(commits) != 1 else ''}"
 
 
-def _never_integrated(ctx: StepContext, unseen: list[str], outcome: str) -> StepFailed:
+def _never_integrated(ctx: StepContext, unseen: list[str], outcome: str, more: tuple[str, ...] = ()) -> StepFailed:
     remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
     where = ctx.issue.worktree or "the checkout"
     return StepFailed(f"{remote}/{branch} has {_count(unseen)} that {branch} never integrated; {outcome}",
-                      [*unseen[:20], *([f"… and {len(unseen) - 20} more"] if len(unseen) > 20 else []),
+                      [*unseen[:20], *([f"… and {len(unseen) - 20} more"] if len(unseen) > 20 else []), *more,
                        f"integrate {remote}/{branch} first (in {where}: `git pull --rebase {remote} {branch}` "
                        "or a merge), then run again"])
 
@@ -290,4 +299,4 @@ def _refuse_to_overwrite(repo: git.Repo, ctx: StepContext, there: str) -> None:
                          "nothing was pushed")
     unseen = gitops.never_held(repo, branch, there)
     if unseen:
-        raise _never_integrated(ctx, unseen, "nothing was pushed")
+        raise _never_integrated(ctx, gitops.describe(repo, unseen), "nothing was pushed")

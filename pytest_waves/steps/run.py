@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from pytest_waves.engine.commands import CommandResult, run_command
-from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions, nonempty_command
 
 # Test runners' own words for "ran nothing". A filter that matched no test is not a passing checklist item.
 _CARGO_RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed")
@@ -32,14 +32,7 @@ class RunOptions(StepOptions):
     require: tuple[str, ...] = Field(default=(), description="fail unless each matches some output line")
     allow_empty: bool = Field(default=False, description="pass even if the test command ran no tests")
 
-    @field_validator("cmd")
-    @classmethod
-    def _checks_something(cls, value: str | list[str]) -> str | list[str]:
-        # An empty command exits 0 having checked nothing: a ✅ that means nothing.
-        program = value if isinstance(value, str) else (value[0] if value else "")
-        if not program.strip():
-            raise ValueError("the command is empty: a step must run something to check")
-        return value
+    _checks_something = field_validator("cmd")(nonempty_command)
 
 
 def tested_nothing(result: CommandResult) -> str | None:
