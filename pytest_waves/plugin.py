@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,50 +15,19 @@ from pytest_waves.engine import sandbox
 from pytest_waves.engine.reaper import REAPER
 from pytest_waves.engine.runlock import RepositoryBusy, RunLocks
 from pytest_waves.session.items import PlanFile, StepItem
-from pytest_waves.engine.forge import Forge, ForgeError, make_forge
+from pytest_waves.engine.forge import ForgeError
 from pytest_waves.session.gate import CACHE_KEY, Gate
+from pytest_waves.session.adapters import junit_xml
+from pytest_waves.session.state import STATE, WavesState
 from pytest_waves.plan.loader import LoadedPlan, PlanError, load_plan, paused_gc
 from pytest_waves.engine.masking import mask, mask_report
-from pytest_waves.reporting.outcomes import Outcomes
-from pytest_waves.parallel.roles import Controller, Worker
+from pytest_waves.parallel.controller import Controller
+from pytest_waves.parallel.worker import Worker
 from pytest_waves.reporting.publish import Published, publish
 from pytest_waves.steps import registry
 from pytest_waves.steps.agent import agent_secrets
-from pytest_waves.session.wave_items import KIND as MERGES, WaveCheck
-
-STATE = pytest.StashKey["WavesState"]()
-
-
-@dataclass
-class WavesState:
-    plans: dict[Path, LoadedPlan]
-    gate: Gate
-    dry_run: bool
-    verify: bool = False
-    forced: frozenset[str] = frozenset()  # --waves-force-step: "issue155" or "issue155::agent"
-    logs: Path | None = None  # --waves-logs; else .waves/logs next to each plan
-    run_id: str = ""  # one per run, the same on every xdist worker: names the run's log folder
-    outcomes: Outcomes = field(default_factory=Outcomes)
-    worker: Worker | None = None  # set on an xdist worker: the gate's cross-worker half
-    forges: dict[Path, Forge] = field(default_factory=dict)
-    published: list[Published] = field(default_factory=list)
-
-    def forge(self, loaded: LoadedPlan) -> Forge:
-        """One per plan and session: a GitHub client keeps its connection and its spacing of writes."""
-        if loaded.path not in self.forges:
-            self.forges[loaded.path] = make_forge(loaded.plan.forge, loaded.path, loaded.plan.project)
-        return self.forges[loaded.path]
-
-    def log_dir(self, loaded: LoadedPlan) -> Path:
-        return (self.logs or loaded.state_dir / "logs") / loaded.key / self.run_id
-
-    def is_forced(self, issue: int, step: str) -> bool:
-        return f"issue{issue}" in self.forced or f"issue{issue}::{step}" in self.forced
-
-
-def state_of(config: pytest.Config) -> WavesState:
-    return config.stash[STATE]
-
+from pytest_waves.plan.checks import KIND as MERGES
+from pytest_waves.session.wave_items import WaveCheck
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
@@ -247,7 +215,7 @@ def _check_forges(config: pytest.Config, state: WavesState) -> None:
 
 
 def _distribute(config: pytest.Config, state: WavesState) -> None:
-    """Under `-n N` the plan schedules itself and the gate holds across workers (parallel.py)."""
+    """Under `-n N` the plan schedules itself and the gate holds across workers (parallel/)."""
     if _is_worker(config):
         REAPER.watched = (os.getppid(),)  # xdist's controller: its death ends this worker's steps too
         state.worker = Worker.from_config(config, state.gate)
@@ -298,9 +266,7 @@ class WavesRun:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """Suite-level facts for JUnit, on the process that writes the XML (xdist's controller too;
         `record_testsuite_property` would only reach a worker's copy)."""
-        from _pytest.junitxml import xml_key
-
-        xml = session.config.stash.get(xml_key, None)
+        xml = junit_xml(session.config)
         if xml is None:
             return
         for loaded in self.state.plans.values():

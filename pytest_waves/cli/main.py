@@ -1,6 +1,6 @@
 """`python -m pytest_waves schema [--report]`: the plan's (or the JSON report's) JSON Schema.
 `python -m pytest_waves waves PLAN [--write]`: the waves the dependency graph implies (derive.py).
-`python -m pytest_waves report JUNIT...`: one table from the JUnit files of several runs (junit_merge.py).
+`python -m pytest_waves report JUNIT...`: one table from the JUnit files of several runs (reporting/junit.py).
 `python -m pytest_waves workflow PLAN`: the plan as a GitHub Actions workflow (workflow.py)."""
 
 from __future__ import annotations

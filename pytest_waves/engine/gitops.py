@@ -14,7 +14,7 @@ from pathlib import Path
 import git
 from filelock import FileLock
 
-from pytest_waves.steps.base import StepFailed
+from pytest_waves.engine.errors import StepFailed
 
 GitCommandError = git.GitCommandError
 

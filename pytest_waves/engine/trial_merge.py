@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_waves.steps.base import StepFailed
+from pytest_waves.engine.errors import StepFailed
 
 if TYPE_CHECKING:  # GitPython loads with the first check that runs (see steps/git.py)
     import git

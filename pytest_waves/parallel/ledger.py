@@ -22,6 +22,9 @@ from pathlib import Path
 STOP = "stop"  # written when the run is stopping (-x, --maxfail): waiting workers give up at once
 
 
+LEDGER_KEY = "waves_ledger"  # the workerinput key by which workers find the controller's ledger
+
+
 @dataclass(frozen=True)
 class Entry:
     """One finished step: pytest-dependency's phase outcomes and, if it did not pass, why."""

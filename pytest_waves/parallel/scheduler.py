@@ -21,9 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
-from xdist.remote import Producer
-from xdist.scheduler import LoadScheduling
-from xdist.workermanage import WorkerController
+from pytest_waves.parallel.adapters import LoadScheduling, Producer, WorkerController
 
 from pytest_waves.parallel.units import NodeIds
 

@@ -6,20 +6,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_waves.session.gate import dependency_name
+from pytest_waves.plan.checks import checks_for
 from pytest_waves.plan.loader import LoadedPlan
-from pytest_waves.session.wave_items import checks_for
+from pytest_waves.plan.stepid import StepId, issue_unit
 
 
 @dataclass(frozen=True)
 class StepRef:
+    """A step named by a node id: its plan, and its identity."""
+
     loaded: LoadedPlan
-    issue: int
-    step: str
+    id: StepId
 
     @property
-    def dependency_name(self) -> str:
-        return dependency_name(self.loaded, self.issue, self.step)
+    def issue(self) -> int:
+        return self.id.issue
+
+    @property
+    def step(self) -> str:
+        return self.id.step
 
 
 class NodeIds:
@@ -39,7 +44,7 @@ class NodeIds:
         candidates = [loaded] if loaded is not None else list(self.plans.values())
         for plan in candidates:
             if parts[3] in plan.step_names(number):
-                return StepRef(plan, number, parts[3])
+                return StepRef(plan, StepId(plan.key, number, parts[3]))
         return None
 
     def unit(self, nodeid: str) -> tuple[str, list[str]] | None:
@@ -48,11 +53,11 @@ class NodeIds:
         ref = self.step(nodeid)
         if ref is not None:
             key = ref.loaded.key
-            deps = [f"{key}::issue{dep}" for dep in ref.loaded.deps[ref.issue]]
+            deps = [issue_unit(key, dep) for dep in ref.loaded.deps[ref.issue]]
             home, _ = ref.loaded.issue(ref.issue)
             if ref.loaded.plan.merges is not None:  # the wave's `checkouts` check goes first
                 deps.append(f"{nodeid.split('::')[0]}::{home.key}::checkouts")
-            return f"{key}::issue{ref.issue}", deps
+            return ref.id.unit, deps
         parts = nodeid.split("::")
         if len(parts) != 3 or not parts[1].startswith("wave"):
             return None
@@ -67,4 +72,4 @@ class NodeIds:
         judged = dict(after).get(parts[2])
         if judged is None:
             return (nodeid, []) if parts[2] in dict(before) else None
-        return nodeid, [f"{loaded.key}::issue{number}" for number in judged]
+        return nodeid, [issue_unit(loaded.key, number) for number in judged]

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from pytest_waves.plan.graph import find_cycle, stable_topological_order
 from pytest_waves.plan.model import Issue, Plan, Wave
-from pytest_waves.steps.base import StepKind
+from pytest_waves.plan.kinds import Kind
 from pytest_waves.plan.source import LineMap, Loc, SourceError, dotted, line_of, load_yaml
 
 
@@ -34,7 +34,7 @@ class PlannedStep:
 
     index: int
     name: str
-    kind: StepKind[Any]
+    kind: Kind
     options: BaseModel
     line: int
     skip_reason: str | None  # set when `when:` excludes this machine
@@ -106,12 +106,12 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_plan(path: Path, kinds: Mapping[str, StepKind[Any]], repo_override: str | None = None) -> LoadedPlan:
+def load_plan(path: Path, kinds: Mapping[str, Kind], repo_override: str | None = None) -> LoadedPlan:
     with paused_gc():
         return _load_plan(path, kinds, repo_override)
 
 
-def _load_plan(path: Path, kinds: Mapping[str, StepKind[Any]], repo_override: str | None) -> LoadedPlan:
+def _load_plan(path: Path, kinds: Mapping[str, Kind], repo_override: str | None) -> LoadedPlan:
     try:
         data, lines = load_yaml(path)
     except SourceError as exc:
@@ -141,7 +141,7 @@ def _load_plan(path: Path, kinds: Mapping[str, StepKind[Any]], repo_override: st
     return loaded
 
 
-def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, StepKind[Any]], fail: Any) -> None:
+def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, Kind], fail: Any) -> None:
     plan = loaded.plan
     where: dict[int, Loc] = {}
     wave_of: dict[int, int] = {}
@@ -195,7 +195,7 @@ def _check_issues(loaded: LoadedPlan, kinds: Mapping[str, StepKind[Any]], fail: 
     loaded.order = stable_topological_order(list(where), loaded.deps)
 
 
-def _plan_steps(loaded: LoadedPlan, issue: Issue, loc: Loc, kinds: Mapping[str, StepKind[Any]],
+def _plan_steps(loaded: LoadedPlan, issue: Issue, loc: Loc, kinds: Mapping[str, Kind],
                 fail: Any) -> list[PlannedStep]:
     planned: list[PlannedStep] = []
     used: set[str] = set()

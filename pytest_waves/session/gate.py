@@ -8,27 +8,14 @@ dependencies that are not part of this run (`-k issue155`): it trusts their last
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
-from pytest_dependency import DependencyItemStatus, DependencyManager
 
-if TYPE_CHECKING:
-    from pytest_waves.session.items import StepItem
-    from pytest_waves.plan.loader import LoadedPlan
+from pytest_waves.plan.loader import LoadedPlan
+from pytest_waves.plan.stepid import StepId
+from pytest_waves.session.adapters import SCOPE, recorded_result, trust_as_passed
 
-SCOPE = "session"
 _DEPENDENCY = pytest.mark.dependency
 CACHE_KEY = "waves/outcomes"
-
-
-def dependency_name(loaded: LoadedPlan, issue: int, step: str) -> str:
-    return f"{loaded.key}::issue{issue}::{step}"
-
-
-def _split(name: str) -> tuple[str, int, str]:
-    plan_key, issue, step = name.rsplit("::", 2)
-    return plan_key, int(issue.removeprefix("issue")), step
 
 
 def prerequisites(loaded: LoadedPlan, issue: int, step: str) -> list[str]:
@@ -36,15 +23,13 @@ def prerequisites(loaded: LoadedPlan, issue: int, step: str) -> list[str]:
     own = loaded.applicable[issue]
     position = own.index(step)
     if position > 0:
-        return [dependency_name(loaded, issue, own[position - 1])]
-    return [dependency_name(loaded, dep, name) for dep in loaded.deps[issue] for name in loaded.applicable[dep]]
+        return [StepId(loaded.key, issue, own[position - 1]).dependency_name]
+    return [StepId(loaded.key, dep, name).dependency_name for dep in loaded.deps[issue] for name in loaded.applicable[dep]]
 
 
-def mark(item: StepItem) -> None:
-    loaded, issue = item.loaded, item.issue.number
-    item.add_marker(_DEPENDENCY(name=dependency_name(loaded, issue, item.planned.name),
-                                           depends=prerequisites(loaded, issue, item.planned.name),
-                                           scope=SCOPE))
+def dependency_mark(name: str, depends: list[str]) -> pytest.MarkDecorator:
+    """pytest-dependency's mark: the public description of the gate."""
+    return _DEPENDENCY(name=name, depends=depends, scope=SCOPE)
 
 
 def _label(item: pytest.Item) -> str:
@@ -69,13 +54,11 @@ class Gate:
         marker = item.get_closest_marker("dependency")
         if marker is None:
             return
-        manager = DependencyManager.getManager(item, scope=SCOPE)
-        assert manager is not None
         for name in marker.kwargs.get("depends", ()):
-            status = manager.results.get(name)
-            if status is None:
-                reason = self._unknown(manager, name)
-            elif status.isSuccess():
+            result = recorded_result(item, name)
+            if result is None:
+                reason = self._unknown(item, name)
+            elif result[0]:
                 continue
             else:
                 reason = self._explain(item, name)
@@ -100,7 +83,10 @@ class Gate:
         self.causes[marker.kwargs["name"]] = cause
 
     def _explain(self, item: pytest.Item, name: str) -> str:
-        _, issue, step = _split(name)
+        step_id = StepId.from_dependency_name(name)
+        if step_id is None:
+            return f"{name} did not pass"
+        issue, step = step_id.issue, step_id.step
         cause = self.causes.get(name, f"step {step} did not pass")
         own = getattr(item, "issue", None)
         if own is None or issue != own.number:
@@ -110,16 +96,17 @@ class Gate:
         failed = f"step {step} failed"
         return f"after failed step {step}{cause.removeprefix(failed)}" if cause.startswith(failed) else f"after {cause}"
 
-    def _unknown(self, manager: DependencyManager, name: str) -> str | None:
-        plan_key, issue, _ = _split(name)
+    def _unknown(self, item: pytest.Item, name: str) -> str | None:
+        step_id = StepId.from_dependency_name(name)
+        if step_id is None:
+            return f"{name} has not run"
+        plan_key, issue = step_id.plan, step_id.issue
         if name in self.selected:
             return f"blocked by #{issue} (it has not finished yet)"
         last = self.recorded.get(plan_key, {}).get(str(issue))
         if last == "passed" or self.ignore_unknown:
             # A deliberate rerun of a dependant: trust the dependency's last recorded success.
-            status = DependencyItemStatus()
-            status.results = dict.fromkeys(DependencyItemStatus.Phases, "passed")
-            manager.results[name] = status
+            trust_as_passed(item, name)
             return None
         return f"blocked by #{issue} (not selected in this run; last recorded outcome: {last or 'never run'})"
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from pytest_waves.session import gate, wave_items
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.session.live import LiveOutput
 from pytest_waves.plan.model import Issue, Wave
+from pytest_waves.plan.stepid import StepId
+from pytest_waves.session.adapters import TerminalRepr
+from pytest_waves.session.state import WavesState, state_of
 from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed
 
-if TYPE_CHECKING:
-    from pytest_waves.plugin import WavesState
 
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
@@ -33,11 +33,6 @@ def bounded_tail(output: str) -> str:
 @cache
 def _mark(name: str) -> pytest.MarkDecorator:
     return getattr(pytest.mark, name)  # looked up once: plans with 10,000 steps add these 20,000 times
-
-
-def step_properties(loaded: LoadedPlan, wave: Wave, issue: int, step: str) -> list[tuple[str, object]]:
-    """What tells a report which step it is: it travels with the report, also from xdist workers."""
-    return [("waves.plan", loaded.key), ("waves.wave", str(wave.id)), ("waves.issue", issue), ("waves.step", step)]
 
 
 class PlanFile(pytest.File):
@@ -86,6 +81,7 @@ class StepItem(pytest.Item):
     def __init__(self, *, planned: PlannedStep, wave: Wave, issue: Issue, loaded: LoadedPlan, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned, self.wave, self.issue, self.loaded = planned, wave, issue, loaded
+        self.step_id = StepId(loaded.key, issue.number, planned.name)
         self.add_marker(_mark(planned.kind.name))
         self.add_marker(_mark("waves"))
         if planned.skip_reason:
@@ -93,8 +89,9 @@ class StepItem(pytest.Item):
         elif self.state.dry_run:
             self.add_marker(pytest.mark.skip(reason=f"dry run: would {self.describe()}"))
         else:
-            gate.mark(self)
-        self.user_properties += step_properties(loaded, wave, issue.number, planned.name)
+            self.add_marker(gate.dependency_mark(self.step_id.dependency_name,
+                                                 gate.prerequisites(loaded, issue.number, planned.name)))
+        self.user_properties += self.step_id.properties(wave.id)
         self.user_properties.append(("waves.kind", planned.kind.name))
 
     @property
@@ -104,8 +101,6 @@ class StepItem(pytest.Item):
 
     @property
     def state(self) -> WavesState:
-        from pytest_waves.plugin import state_of
-
         return state_of(self.config)
 
     def context(self) -> StepContext:
@@ -140,7 +135,7 @@ class StepItem(pytest.Item):
         if note:
             self.user_properties.append(("waves.note", note))
 
-    def repr_failure(self, excinfo: ExceptionInfo[BaseException],
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:
         error = excinfo.value
         if isinstance(error, StepFailed):

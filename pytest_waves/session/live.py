@@ -1,6 +1,6 @@
 """The live view (-v): a long step shows that it is alive, each line of its output as it comes,
 under the step's name and past pytest's capture. Never on an xdist worker, whose output nobody sees
-(the controller says which issue runs where instead: see parallel.py)."""
+(the controller says which issue runs where instead: see parallel/controller.py)."""
 
 from __future__ import annotations
 

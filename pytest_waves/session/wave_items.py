@@ -17,40 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from pytest_waves.engine import trial_merge
-from pytest_waves.session.gate import SCOPE, dependency_name
-from pytest_waves.plan.graph import concurrent_pairs
+from pytest_waves.engine.errors import StepFailed
+from pytest_waves.plan.checks import KIND, check_dependency_name, checks_for
+from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.plan.model import Issue, Wave
-from pytest_waves.steps.base import StepFailed
+from pytest_waves.plan.stepid import StepId
+from pytest_waves.session.adapters import TerminalRepr
+from pytest_waves.session.gate import dependency_mark
 
 if TYPE_CHECKING:
     import git
-
-    from pytest_waves.plan.loader import LoadedPlan
-
-KIND = "merges"
-
-
-def check_dependency_name(loaded: LoadedPlan, wave: Wave, check: str) -> str:
-    return f"{loaded.key}::{wave.key}::{check}"
-
-
-def checks_for(loaded: LoadedPlan, wave: Wave) -> tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]:
-    """(checks before the wave's issues, checks after them) as (name, issues judged)."""
-    if loaded.plan.merges is None:
-        return [], []
-    own = [number for number in loaded.order if number in {issue.number for issue in wave.issues}]
-    wave_of = {issue.number: w for w, issue in loaded.plan.issues()}
-    position = loaded.position
-    after = [(f"merge-{a}-{b}", [a, b]) for a, b in concurrent_pairs(loaded.order, loaded.deps)
-             if wave_of[max(a, b, key=position.__getitem__)] is wave]
-    if loaded.plan.merges.max_behind is not None:
-        after.append(("fresh-base", own))
-    after.append(("integration", own))
-    return [("checkouts", own)], after
-
 
 class WaveCheck(pytest.Item):
     def __init__(self, *, wave: Wave, loaded: LoadedPlan, issues: list[int], place: tuple[int, int],
@@ -61,9 +39,8 @@ class WaveCheck(pytest.Item):
         self.add_marker(KIND)
         self.add_marker("waves")
         depends = [] if self.name == "checkouts" else [
-            dependency_name(loaded, n, step) for n in issues for step in loaded.applicable[n]]
-        self.add_marker(pytest.mark.dependency(name=check_dependency_name(loaded, wave, self.name),
-                                               depends=depends, scope=SCOPE))
+            StepId(loaded.key, n, step).dependency_name for n in issues for step in loaded.applicable[n]]
+        self.add_marker(dependency_mark(check_dependency_name(loaded.key, wave, self.name), depends))
         self.user_properties += [("waves.plan", loaded.key), ("waves.wave", str(wave.id)),
                                  ("waves.check", self.name), ("waves.kind", KIND)]
 
@@ -165,7 +142,7 @@ class WaveCheck(pytest.Item):
             merged.append(f"#{issue.number}")
         return f"wave {self.wave.id} merges cleanly onto {base.removeprefix('refs/remotes/')}"
 
-    def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         error = excinfo.value
         if isinstance(error, StepFailed):
             return "\n".join([f"wave {self.wave.id} {self.wave.name} — check {self.name!r}", f"  {error.summary}",

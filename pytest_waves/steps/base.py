@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from pytest_waves.engine.errors import NotVerifiable, StepFailed
+
+__all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOptions", "nonempty_command"]
 
 if TYPE_CHECKING:
     from pytest_waves.engine.forge import Forge
@@ -30,20 +34,6 @@ def nonempty_command(value: str | list[str]) -> str | list[str]:
     if not program.strip():
         raise ValueError("the command is empty: a step must run something to check")
     return value
-
-
-class NotVerifiable(Exception):
-    """The kind changes state and has no read-only check: `--waves-verify` skips it with this reason."""
-
-
-class StepFailed(Exception):
-    """A step did not hold. Shown as the failing checklist item, never as a plugin traceback."""
-
-    def __init__(self, summary: str, details: Sequence[str] = (), output: str = "") -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.details = list(details)
-        self.output = output
 
 
 @dataclass

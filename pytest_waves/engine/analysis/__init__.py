@@ -6,22 +6,14 @@ so a check is safe on any checkout and takes milliseconds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ExportReport", "check_export", "check_python_export", "check_rust_export"]
 
 
-@dataclass(frozen=True)
-class ExportReport:
-    ok: bool
-    symbol: str
-    language: str  # "rust" or "python"
-    # How the symbol was reached, one line per hop, e.g. "src/vm/mod.rs:5: pub use hypervisor::Hypervisor".
-    chain: tuple[str, ...]
-    # Conditions met on the way (`#[cfg]` in Rust, `if`/`try` in Python); reported, never a failure.
-    cfg: tuple[str, ...]
-    problem: str | None  # None when ok; otherwise one sentence naming file:line
+from pytest_waves.engine.analysis.python import check_python_export
+from pytest_waves.engine.analysis.report import ExportReport
+from pytest_waves.engine.analysis.rust import check_rust_export
 
 
 def check_export(root: Path, symbol: str, language: str | None = None) -> ExportReport:
@@ -56,8 +48,3 @@ def _infer_language(root: Path) -> str:
         f"cannot tell the language of {root}: no Cargo.toml or src/lib.rs (Rust), "
         "and no __init__.py or package directory (Python)"
     )
-
-
-# Imported last: both modules import ExportReport from this package.
-from pytest_waves.engine.analysis.python import check_python_export  # noqa: E402
-from pytest_waves.engine.analysis.rust import check_rust_export  # noqa: E402

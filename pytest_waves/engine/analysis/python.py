@@ -10,7 +10,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pytest_waves.engine.analysis import ExportReport
+from pytest_waves.engine.analysis.report import ExportReport
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_waves.engine.analysis import ExportReport
+from pytest_waves.engine.analysis.report import ExportReport
 
 _TOKEN = re.compile(
     r"""(?P<skip>\s+|//[^\n]*)                             # whitespace, line and doc comments

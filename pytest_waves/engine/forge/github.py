@@ -19,7 +19,7 @@ from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from pytest_waves.engine.masking import TOKEN_VARIABLES, Secret, mask
-from pytest_waves.engine.forge import ForgeError, PullExists, PullRequest, PullSpec, combined_checks
+from pytest_waves.engine.forge.base import ForgeError, PullExists, PullRequest, PullSpec, combined_checks
 from pytest_waves.engine.forge.retry import BoundedRetry, create_once
 
 if TYPE_CHECKING:

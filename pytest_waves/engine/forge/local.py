@@ -15,7 +15,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from pytest_waves.engine.forge import PullExists, PullRequest, PullSpec
+from pytest_waves.engine.forge.base import PullExists, PullRequest, PullSpec
 
 _PULL_FIELDS = {f.name for f in fields(PullRequest)}
 

@@ -1,0 +1,113 @@
+"""pytest-xdist's controller side: the plan's scheduler, the ledger, and crashed workers.
+
+The controller hands issues to workers (scheduler.py) and owns a ledger directory (ledger.py) whose
+path reaches workers in `workerinput`; worker.py is the other half.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_waves.parallel.adapters import Producer, WorkerController, max_worker_restarts
+from pytest_waves.parallel.ledger import LEDGER_KEY, Entry, Ledger
+from pytest_waves.parallel.scheduler import WavesScheduling
+from pytest_waves.parallel.units import NodeIds
+from pytest_waves.plan.stepid import issue_of_unit
+from pytest_waves.reporting.outcomes import CRASHED
+from pytest_waves.session.adapters import junit_xml
+from pytest_waves.session.runids import RUN_KEY
+from pytest_waves.session.state import WavesState
+
+
+class Controller:
+    """Registered on the xdist controller when a plan runs with `-n N`."""
+
+    def __init__(self, state: WavesState, config: pytest.Config) -> None:
+        self.state, self.config = state, config
+        self.scheduler: WavesScheduling | None = None
+        self.nodeids = NodeIds(state.plans.values(), config.rootpath)
+        self.ledger = Ledger.create()
+        self.maxfail = int(config.getoption("maxfail") or 0)
+        self.failures = 0
+        self.max_restarts = max_worker_restarts(config)
+        self.crashes = 0
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Producer) -> WavesScheduling:
+        self.scheduler = WavesScheduling(config, self.nodeids, log)
+        return self.scheduler
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        """With -v, say when an issue starts and on which worker: which issues run where, now."""
+        scheduler, terminal = self.scheduler, self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.config.option.verbose <= 0 or scheduler is None or scheduler.collection is None or terminal is None:
+            return
+        started = scheduler.started(nodeid)
+        if started is not None:
+            worker, unit = started
+            terminal.write_line(f"[{worker}] ▶ {self._label(unit)}")
+
+    def _label(self, unit: str) -> str:
+        """`plan::issue155` → `#155 Implement macOS VM Backend (wave 3)`."""
+        named = issue_of_unit(unit)
+        for loaded in self.state.plans.values():
+            if named is not None and loaded.key == named[0] and named[1] in loaded.steps:
+                wave, found = loaded.issue(named[1])
+                return f"#{named[1]} {found.title} (wave {wave.id})"
+        return unit
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: WorkerController) -> None:
+        node.workerinput[LEDGER_KEY] = str(self.ledger.path)
+        node.workerinput[RUN_KEY] = self.state.run_id
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
+        """A worker that stops the run (`--sw`, its own `--maxfail`, Ctrl-C) or that xdist will not
+        replace leaves work that never runs: nobody may wait for it."""
+        if error is None:
+            output = getattr(node, "workeroutput", {})
+            if output.get("shouldfail") or output.get("shouldstop") or output.get("exitstatus") == 2:
+                self.ledger.stop()
+            return
+        self.crashes += 1
+        if self.max_restarts is not None and self.crashes > self.max_restarts:
+            self.ledger.stop()
+
+    @pytest.hookimpl(tryfirst=True)  # before the table's hook reads the report
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "???":  # xdist's report for an item whose worker died (not in its failure count)
+            if report.failed:  # (pytest-rerunfailures turns it into "rerun": not finished yet)
+                self._crashed(report)
+            return
+        if report.failed:  # counted as xdist counts for --maxfail, which then stops the run
+            self.failures += 1
+            if self.maxfail and self.failures >= self.maxfail:
+                self.ledger.stop()
+
+    def _crashed(self, report: pytest.TestReport) -> None:
+        ref = self.nodeids.step(report.nodeid)
+        if ref is None:
+            return
+        cause = f"step {ref.step} {CRASHED}"
+        self.ledger.record(ref.id.dependency_name, Entry(phases={"setup": "failed", "call": None, "teardown": None},
+                                                      cause=cause))
+        report.user_properties = ref.id.properties(ref.loaded.issue(ref.issue)[0].id)
+        self._junit_properties(report)
+
+    def _junit_properties(self, report: pytest.TestReport) -> None:
+        """A crashed step never gets a teardown report, the only one whose properties JUnit writes:
+        give its testcase the properties here, so that `report` merges know whose error it is."""
+        xml = junit_xml(self.config)
+        if xml is not None:
+            reporter = xml.node_reporter(report)
+            for name, value in report.user_properties:
+                reporter.add_property(name, str(value))
+            reporter.add_property("waves.crashed", "1")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.ledger.stop()
+
+    def pytest_unconfigure(self) -> None:
+        self.ledger.remove()

@@ -1,0 +1,78 @@
+"""pytest-xdist's worker side of the gate.
+
+Before a step whose dependencies ran on another worker, the worker waits for their ledger entries and
+makes them its pytest-dependency results; after each step it writes its own entry. The gate then
+decides exactly as it does without xdist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_waves.parallel.ledger import LEDGER_KEY, Entry, Ledger, Stopped
+from pytest_waves.plan.stepid import StepId
+from pytest_waves.session.adapters import adopt_result, recorded_result
+from pytest_waves.session.gate import Gate
+
+
+def _dependency_marker(item: pytest.Item) -> pytest.Mark | None:
+    marker = item.get_closest_marker("dependency")
+    return marker if marker is not None and "name" in marker.kwargs else None
+
+
+class Worker:
+    """The gate's cross-worker half, on an xdist worker."""
+
+    def __init__(self, gate: Gate, ledger: Ledger) -> None:
+        self.gate = gate
+        self.ledger = ledger
+        self.parent = os.getppid()  # if the controller dies we are re-parented: stop waiting
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, gate: Gate) -> Worker | None:
+        path = getattr(config, "workerinput", {}).get(LEDGER_KEY)
+        return cls(gate, Ledger(Path(path))) if path else None
+
+    def await_dependencies(self, item: pytest.Item) -> None:
+        """Wait until every dependency that ran on another worker finished; adopt its result."""
+        marker = _dependency_marker(item)
+        if marker is None:
+            return
+        elsewhere = [name for name in marker.kwargs.get("depends", ())
+                     if recorded_result(item, name) is None and name in self.gate.selected]
+        if not elsewhere:
+            return
+        try:
+            entries = self.ledger.wait(elsewhere, alive=lambda: os.getppid() == self.parent)
+        except Stopped as stopped:
+            reason = f"blocked by {_issue_of(str(stopped))} (the run stopped before it finished)"
+            self.gate.causes[marker.kwargs["name"]] = reason
+            self.gate.gated.add(marker.kwargs["name"])
+            pytest.skip(reason)
+        for name, entry in entries.items():
+            adopt_result(item, name, entry.phases)
+            if entry.cause:
+                self.gate.causes[name] = entry.cause
+            if entry.gated:
+                self.gate.gated.add(name)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
+        yield
+        marker = _dependency_marker(item)
+        if marker is None:
+            return
+        name = marker.kwargs["name"]
+        result = recorded_result(item, name)
+        phases = dict(result[1]) if result is not None else {"setup": "skipped", "call": None, "teardown": None}
+        self.ledger.record(name, Entry(phases=phases, cause=self.gate.causes.get(name), gated=name in self.gate.gated))
+
+
+def _issue_of(names: str) -> str:
+    step_id = StepId.from_dependency_name(names.split(", ")[0])
+    return f"#{step_id.issue}" if step_id is not None else names

@@ -1,0 +1,56 @@
+"""Every use of a private API of pytest or pytest-dependency, in one place.
+
+- pytest-dependency keeps each step's result in `DependencyManager.results`, a private table. Its
+  `dependency` marks are our public contract; its table is read and written only here: by the gate
+  (trusting a recorded outcome) and by xdist workers (adopting a result from another worker).
+- pytest's JUnit writer (`_pytest.junitxml.xml_key`): suite properties on the process that writes
+  the XML, which `record_testsuite_property` cannot reach under xdist (pytest#7767).
+- `TerminalRepr`, the type `repr_failure` may return.
+
+pyproject.toml bounds pytest and pytest-dependency to the versions this is tested with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from _pytest._code.code import TerminalRepr
+from _pytest.junitxml import LogXML, xml_key
+from pytest_dependency import DependencyItemStatus, DependencyManager
+
+__all__ = ["SCOPE", "TerminalRepr", "adopt_result", "junit_xml", "recorded_result", "trust_as_passed"]
+
+SCOPE = "session"
+Phases = Mapping[str, str | None]  # "setup"/"call"/"teardown" → "passed", "failed", "skipped" or None
+
+
+def _manager(item: pytest.Item) -> DependencyManager:
+    manager = DependencyManager.getManager(item, scope=SCOPE)
+    assert manager is not None, "pytest-dependency is not active"
+    return manager
+
+
+def recorded_result(item: pytest.Item, name: str) -> tuple[bool, Phases] | None:
+    """(passed, phases) of the step `name` as pytest-dependency knows it in this process, or None."""
+    status = _manager(item).results.get(name)
+    if status is None:
+        return None
+    return bool(status.isSuccess()), dict(status.results)
+
+
+def adopt_result(item: pytest.Item, name: str, phases: Phases) -> None:
+    """Make a result from elsewhere (another worker, a recorded run) pytest-dependency's own."""
+    status = DependencyItemStatus()
+    status.results = dict(phases)
+    _manager(item).results[name] = status
+
+
+def trust_as_passed(item: pytest.Item, name: str) -> None:
+    adopt_result(item, name, dict.fromkeys(DependencyItemStatus.Phases, "passed"))
+
+
+def junit_xml(config: pytest.Config) -> LogXML | None:
+    """pytest's JUnit writer of this process, when `--junitxml` is given."""
+    xml: Any = config.stash.get(xml_key, None)
+    return xml
