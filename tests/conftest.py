@@ -226,13 +226,14 @@ def plan_text(world: GitWorld, issues: str, *, project: str = "demo", extra: str
     return f"project: {project}\nrepository:\n  path: {world.path}\n{extra}{body}\n"
 
 
-# An in-process run re-marks pytest_waves for assertion rewriting. If this outer pytest imported it without
-# rewriting (the checkout was not on sys.path when pytest started, e.g. the `pytest` script or -P, so only
-# setuptools' editable finder could see it; the root conftest.py puts the checkout on sys.path later), every
-# inner run warns "Module already imported so cannot be rewritten; pytest_waves" (':' before pytest 9.2,
-# hence '.'). That is about this process, not the run under test: ignore exactly it, so the inner runs'
-# warning counts and output are the same wherever and however the suite is installed and started.
-NOT_REWRITTEN = "ignore:Module already imported so cannot be rewritten. pytest_waves$:pytest.PytestAssertRewriteWarning"
+# An in-process run marks pytest_waves for assertion rewriting again. If this outer pytest imported it
+# without rewriting (the checkout was not on sys.path when pytest started, e.g. the `pytest` script or -P,
+# so only setuptools' editable finder could see it; the root conftest.py puts the checkout on sys.path
+# later), every inner run warns "Module already imported so cannot be rewritten; pytest_waves". That is
+# about this process, never about the run under test: ignore that warning (-W takes a literal prefix;
+# the separator before the name differs between pytest versions), so the inner runs' warning counts and
+# output are the same wherever and however the suite is installed and started.
+NOT_REWRITTEN = "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning"
 
 
 @pytest.fixture
