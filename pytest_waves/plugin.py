@@ -330,15 +330,13 @@ class WavesRun:
         if _is_worker(config) or config.option.collectonly:
             return
         for loaded in self.state.plans.values():
-            table = rows.rows(loaded, self.state.outcomes)
+            report = self.state.report(loaded)
             if config.option.verbose > 0:
                 terminalreporter.write_sep("-", f"steps: {loaded.plan.project}")
-                for line in rows.step_lines(table):
+                for line in rows.step_lines(report):
                     terminalreporter.write_line(mask(line))
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
-            for line in rows.terminal_lines(table):
-                terminalreporter.write_line(mask(line))
-            for line in rows.merge_lines(rows.merge_rows(loaded, self.state.outcomes)):
+            for line in [*rows.terminal_lines(report), *rows.merge_lines(report)]:
                 terminalreporter.write_line(mask(line))
             for published in self.state.published:
                 for line in published.lines if published.plan is loaded else ():
@@ -360,12 +358,13 @@ class WavesRun:
             self.state.published.extend(Published(loaded, ["success metrics not posted: -k/-m ran part of the plan"])
                                         for loaded in self.state.plans.values())
         for loaded in self.state.plans.values():
+            report = self.state.report(loaded)
             if not (self.state.dry_run or self.state.verify) and getattr(config, "cache", None) is not None:
-                table = rows.rows(loaded, self.state.outcomes)
-                Gate.remember(config.cache, loaded.key, {row["issue"]: row["status"] for row in table})
+                Gate.remember(config.cache, loaded.key, report.statuses())
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
             summary = os.environ.get("GITHUB_STEP_SUMMARY")
-            published = publish(loaded, self.state.outcomes, comment_on=comment_on, forge=self.state.forge(loaded),
+            published = publish(report, comment_on=comment_on,
+                                forge=self.state.forge(loaded) if comment_on is not None else None,
                                 markdown=_suffixed(Path(markdown), suffix) if markdown else None,
                                 as_json=_suffixed(Path(as_json), suffix) if as_json else None,
                                 per_step=config.option.verbose > 0,

@@ -12,6 +12,7 @@ from typing import Any
 
 import git
 import pytest
+import yaml
 
 pytest_plugins = ["pytester"]
 
@@ -203,18 +204,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"found {totals.get('fault.token_found', 0)} times")
 
 
-ISSUE_7 = """
-- number: 7
-  title: Seven
-  branch: feature/issue-7
-  worktree: wt/issue-7
-  steps: {steps}
-"""
+def issue(steps: str | list[Any], number: int = 7, *, worktree: bool = True, **fields: Any) -> str:
+    """One issue as YAML (#7 unless told), on feature/issue-N in the worktree wt/issue-N (none with
+    worktree=False): built as data and dumped, so that no edit of its text can silently miss.
+    `steps` is the YAML of its steps (flow or block style) or the steps themselves."""
+    data: dict[str, Any] = {"number": number, "title": "Seven", "branch": f"feature/issue-{number}"}
+    if worktree:
+        data["worktree"] = f"wt/issue-{number}"
+    data.update(fields)
+    data["steps"] = yaml.safe_load(textwrap.dedent(steps)) if isinstance(steps, str) else steps
+    assert isinstance(data["steps"], list) and data["steps"], f"steps must be a non-empty list: {steps!r}"
+    return yaml.safe_dump([data], sort_keys=False, allow_unicode=True, width=1000)
 
 
-def issue(steps: str, number: int = 7) -> str:
-    """One issue (#7 unless told) on feature/issue-7 in the worktree wt/issue-7, with these steps (YAML)."""
-    return ISSUE_7.replace("{steps}", steps).replace("7", str(number))
+def edit(text: str, old: str, new: str, count: int = -1) -> str:
+    """`text.replace(old, new)` that fails when `old` is not there: a plan edit that silently does
+    nothing would leave a test testing something else."""
+    assert old in text, f"{old!r} is not in the text to edit"
+    return text.replace(old, new, count)
 
 
 def plan_text(world: GitWorld, issues: str, *, project: str = "demo", extra: str = "") -> str:

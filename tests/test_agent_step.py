@@ -12,7 +12,7 @@ from pathlib import Path
 import git
 import pytest
 
-from conftest import GitWorld, issue, plan_text
+from conftest import GitWorld, edit, issue, plan_text
 
 # A token sits in the environment and in the origin's URL; no output or file of these runs may show it.
 pytestmark = pytest.mark.usefixtures("planted_token")
@@ -283,7 +283,7 @@ def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
     assert not (Path(tree.git_dir) / "index.lock").exists(), "the killed agent's index.lock was left behind"
     assert tree.git.status("--porcelain") == ""
     # the next run continues where this one stopped
-    pytester.path.joinpath("plan.yaml").write_text(plan.replace("label: locked", "label: work"))
+    pytester.path.joinpath("plan.yaml").write_text(edit(plan, "label: locked", "label: work"))
     pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=1)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GitWorld
+from conftest import GitWorld, edit
 
 ISSUES = """
 waves:
@@ -68,7 +68,7 @@ def test_last_failed_reruns_the_failed_step(world: GitWorld, run_plan) -> None:
 
 
 def test_dry_run_touches_nothing_and_says_what_it_would_do(world: GitWorld, run_plan) -> None:
-    issues = ISSUES.replace('run: "exit 1"', 'run: "touch marker-file"')
+    issues = edit(ISSUES, 'run: "exit 1"', 'run: "touch marker-file"')
     result = run_plan(issues, "--waves-dry-run", "-rs")
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(["*dry run: would run `touch marker-file` in .*"])
@@ -104,8 +104,7 @@ def test_not_run_issues_show_as_such(world: GitWorld, run_plan) -> None:
 
 def test_xdist_run_prints_one_table_with_every_result(world: GitWorld, run_plan) -> None:
     # Independent one-step issues: the cross-worker gate for chains is the parallel-waves issue's work.
-    issues = ISSUES.replace("depends_on: [154]", "depends_on: []").replace(
-        '          - name: clippy\n            run: "true"\n', "")
+    issues = edit(edit(ISSUES, "depends_on: [154]", "depends_on: []"), '          - name: clippy\n            run: "true"\n', "")
     result = run_plan(issues, "-n", "2")
     result.assert_outcomes(passed=1, failed=1)
     assert result.stdout.str().count("success metrics: demo") == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GitWorld, plan_text
+from conftest import GitWorld, edit, plan_text
 from pytest_waves.plan.loader import load_plan
 from pytest_waves.steps import registry
 
@@ -99,7 +99,7 @@ def test_branches_that_change_the_same_file_are_proposed_for_separate_waves(worl
 
 
 def test_an_invalid_plan_is_one_clear_error(pytester: pytest.Pytester) -> None:
-    pytester.path.joinpath("plan.yaml").write_text(PLAN.replace("depends_on: [2]", "depends_on: [9]"))
+    pytester.path.joinpath("plan.yaml").write_text(edit(PLAN, "depends_on: [2]", "depends_on: [9]"))
     result = waves_command(pytester, "plan.yaml", "--no-git")
     assert result.ret == 2
     result.stderr.fnmatch_lines(["error: invalid wave plan: *plan.yaml:*: waves[[]2[]].depends_on: depends on wave 9*"])
@@ -108,8 +108,7 @@ def test_an_invalid_plan_is_one_clear_error(pytester: pytest.Pytester) -> None:
 
 def test_a_plan_whose_waves_contradict_its_dependencies_is_refused(pytester: pytest.Pytester,
                                                                    tmp_path: Path) -> None:
-    swapped = PLAN.replace("depends_on: [2]   # wait for the trait", "").replace(
-        "        branch: feature/issue-152\n", "        branch: feature/issue-152\n        depends_on: [155]\n")
+    swapped = edit(edit(PLAN, "depends_on: [2]   # wait for the trait", ""), "        branch: feature/issue-152\n", "        branch: feature/issue-152\n        depends_on: [155]\n")
     pytester.path.joinpath("plan.yaml").write_text(swapped)
     result = waves_command(pytester, "plan.yaml", "--no-git")
     assert result.ret == 2
@@ -147,8 +146,7 @@ def test_git_errors_of_the_waves_command_are_one_line(world: GitWorld, pytester:
 
 
 def test_a_wave_may_not_depend_on_a_later_wave(pytester: pytest.Pytester) -> None:
-    pytester.path.joinpath("plan.yaml").write_text(PLAN.replace(
-        "    name: Research   # docs only\n", "    name: Research   # docs only\n    depends_on: [2]\n"))
+    pytester.path.joinpath("plan.yaml").write_text(edit(PLAN, "    name: Research   # docs only\n", "    name: Research   # docs only\n    depends_on: [2]\n"))
     result = waves_command(pytester, "plan.yaml", "--no-git")
     assert result.ret == 2
     result.stderr.fnmatch_lines(["*waves[[]0[]].depends_on: wave 1 depends on wave 2, which comes later*"])

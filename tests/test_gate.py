@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import GitWorld
+from conftest import GitWorld, edit
 
 PLAN = """
 waves:
@@ -50,7 +50,7 @@ waves:
 
 
 def plan(tests: str = "true", build: str = "true", defer: str = "false") -> str:
-    return PLAN.replace("{TESTS}", tests).replace("{BUILD}", build).replace("{DEFER}", defer)
+    return edit(edit(edit(PLAN, "{TESTS}", tests), "{BUILD}", build), "{DEFER}", defer)
 
 
 def test_all_pass_and_dependants_run(world: GitWorld, run_plan) -> None:
@@ -73,8 +73,7 @@ def test_failed_step_skips_rest_of_issue_and_blocks_dependants(world: GitWorld, 
 
 
 def test_reason_is_not_repeated_down_a_chain(world: GitWorld, run_plan) -> None:
-    result = run_plan(plan(tests="exit 1").replace('name: first\n            run: "echo one"',
-                                                    'name: first\n            run: "exit 1"'), "-rs")
+    result = run_plan(edit(plan(tests="exit 1"), 'name: first\n            run: "echo one"', 'name: first\n            run: "exit 1"'), "-rs")
     result.stdout.fnmatch_lines(["SKIPPED [1] plan.yaml:14: after failed step first",
                                  "SKIPPED [1] plan.yaml:16: after failed step first"])
     assert "after after" not in result.stdout.str()

@@ -13,7 +13,7 @@ import pytest
 # Imported before pytester's in-process runs: they restore sys.modules after each run, and a
 # re-imported `requests` would no longer recognise the cookie jars of the one PyGithub still holds.
 import pytest_waves.engine.forge.github  # noqa: F401
-from conftest import GitWorld, issue, plan_text
+from conftest import GitWorld, edit, issue, plan_text
 from github_fake import TOKEN, FakeGitHub
 
 PR_STEPS = "[push, {pr: {title: 'feat: seven (#7)'}}]"
@@ -272,7 +272,7 @@ def test_a_rejected_token_is_one_usage_error_before_any_step(run_github, github:
 
 
 def test_an_unknown_repository_is_a_usage_error(pytester: pytest.Pytester, world: GitWorld, github: FakeGitHub) -> None:
-    text = plan_text(world, issue(PR_STEPS), extra=forge_block(github).replace("acme/luminaguard", "acme/nothing"))
+    text = plan_text(world, issue(PR_STEPS), extra=edit(forge_block(github), "acme/luminaguard", "acme/nothing"))
     pytester.path.joinpath("plan.yaml").write_text(text)
     result = pytester.runpytest("--waves", "plan.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -316,7 +316,7 @@ def test_issues_open_their_prs_at_once_under_xdist(pytester: pytest.Pytester, wo
                                                   github: FakeGitHub) -> None:
     for n in (7, 8, 9):
         world.worktree(f"wt/issue-{n}", f"feature/issue-{n}", {f"src/{n}.py": f"N = {n}\n"})
-    issues = "".join(issue(PR_STEPS.replace("seven (#7)", f"work (#{n})"), number=n) for n in (7, 8, 9))
+    issues = "".join(issue(edit(PR_STEPS, "seven (#7)", f"work (#{n})"), number=n) for n in (7, 8, 9))
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues, extra=forge_block(github)))
     for _ in range(2):  # the rerun finds all three
         result = pytester.runpytest("--waves", "plan.yaml", "-n", "3", "--waves-comment", "42")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import GitWorld
+from conftest import GitWorld, edit
 from pytest_waves.engine.trial_merge import parse_version, require_merge_tree
 from pytest_waves.steps.base import StepFailed
 
@@ -71,8 +71,8 @@ def test_a_missing_base_is_a_clear_failure_not_a_traceback(world: GitWorld, run_
 def test_the_same_file_changed_without_conflict_is_a_warning_or_a_failure(world: GitWorld, run_plan) -> None:
     world.commit(world.repo, {"shared.txt": SHARED}, "shared file")
     world.repo.git.push("origin", "main")
-    world.push_branch("feature/one", {"shared.txt": SHARED.replace("line 2\n", "line two\n")})
-    world.push_branch("feature/two", {"shared.txt": SHARED.replace("line 19\n", "line nineteen\n")})
+    world.push_branch("feature/one", {"shared.txt": edit(SHARED, "line 2\n", "line two\n")})
+    world.push_branch("feature/two", {"shared.txt": edit(SHARED, "line 19\n", "line nineteen\n")})
     warned = run(world, run_plan)
     warned.assert_outcomes(passed=5, warnings=1)
     warned.stdout.fnmatch_lines(["*#1 and #2 both change shared.txt (they merge cleanly)*"])
@@ -86,8 +86,8 @@ def test_the_same_file_changed_without_conflict_is_a_warning_or_a_failure(world:
 def test_conflicting_branches_fail_with_the_conflicting_files(world: GitWorld, run_plan, fault) -> None:
     world.commit(world.repo, {"shared.txt": SHARED}, "shared file")
     world.repo.git.push("origin", "main")
-    world.push_branch("feature/one", {"shared.txt": SHARED.replace("line 5\n", "five by one\n")})
-    world.push_branch("feature/two", {"shared.txt": SHARED.replace("line 5\n", "five by two\n")})
+    world.push_branch("feature/one", {"shared.txt": edit(SHARED, "line 5\n", "five by one\n")})
+    world.push_branch("feature/two", {"shared.txt": edit(SHARED, "line 5\n", "five by two\n")})
     before = world.snapshot(world.repo)
     result = run(world, run_plan)
     result.assert_outcomes(passed=3, failed=2)
@@ -166,8 +166,8 @@ def test_trial_merges_need_no_git_identity(world: GitWorld, run_plan, monkeypatc
 def test_failed_first_keeps_the_checks_after_the_issues(world: GitWorld, run_plan) -> None:
     world.commit(world.repo, {"shared.txt": SHARED}, "shared file")
     world.repo.git.push("origin", "main")
-    world.push_branch("feature/one", {"shared.txt": SHARED.replace("line 5\n", "five by one\n")})
-    world.push_branch("feature/two", {"shared.txt": SHARED.replace("line 5\n", "five by two\n")})
+    world.push_branch("feature/one", {"shared.txt": edit(SHARED, "line 5\n", "five by one\n")})
+    world.push_branch("feature/two", {"shared.txt": edit(SHARED, "line 5\n", "five by two\n")})
     run(world, run_plan).assert_outcomes(passed=3, failed=2)
     rerun = run(world, run_plan, "{}", "--ff")
     rerun.assert_outcomes(passed=3, failed=2)  # not skipped as "has not finished yet"

@@ -49,7 +49,7 @@ def all_gone(pids: list[int], seconds: float = 15) -> bool:
 
 def start(pytester: pytest.Pytester, world: GitWorld, *args: str) -> subprocess.Popen[bytes]:
     steps = STEP % {"dir": pytester.path}
-    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(steps).replace("  worktree: wt/issue-7\n", "")))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(steps, worktree=False)))
     return subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", "-p", "no:cacheprovider", *args],
                             cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import GitWorld, plan_text
+from conftest import GitWorld, edit, plan_text
 from pytest_waves.reporting.schema import ReportDocument
 
 PLANS = Path(__file__).resolve().parents[1] / "plans"
@@ -125,7 +125,7 @@ def test_the_json_report_follows_its_versioned_schema(plan: Path, pytester: pyte
 
 def test_junit_carries_step_and_suite_properties_under_xdist(world: GitWorld, pytester: pytest.Pytester) -> None:
     world.worktree("wt/issue-7", "feature/issue-7", {"seven.txt": "7\n"})
-    issues = ISSUES.replace("      - number: 3\n", "      - number: 7\n        branch: feature/issue-7\n"
+    issues = edit(ISSUES, "      - number: 3\n", "      - number: 7\n        branch: feature/issue-7\n"
                             "        worktree: wt/issue-7\n        title: Seven\n        steps: [push, pr]\n"
                             "      - number: 3\n", 1)
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
@@ -180,10 +180,10 @@ def test_merging_the_junit_of_split_runs_gives_the_single_runs_report(plan: Path
 
 
 def test_the_merge_keeps_deferred_issues_merge_checks_and_crashed_workers(plan: Path, pytester: pytest.Pytester) -> None:
-    text = plan.read_text().replace("title: Broken\n", "title: Broken\n        deferrable: true\n")
+    text = edit(plan.read_text(), "title: Broken\n", "title: Broken\n        deferrable: true\n")
     crash = '          - name: crash\n            run: {cmd: "kill -9 $PPID", allow_empty: true}\n'
-    text = text.replace("          - name: check\n", crash + "          - name: check\n")
-    plan.write_text(text.replace("waves:\n", "merges: {overlap: warn}\nwaves:\n", 1))
+    text = edit(text, "          - name: check\n", crash + "          - name: check\n")
+    plan.write_text(edit(text, "waves:\n", "merges: {overlap: warn}\nwaves:\n", 1))
     single = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2", "--waves-json=single.json",
                                            "--junitxml=all.xml", "--max-worker-restart=1")
     document = json.loads((pytester.path / "single.json").read_text())

@@ -143,7 +143,7 @@ def test_a_background_process_left_running_is_stopped_and_its_output_kept(world:
     pid_file = tmp_path / "bg.pid"
     steps = (f"[{{run: {{cmd: 'sleep 300 & echo $! > {pid_file}; echo \"warning: deprecated\"', "
              "forbid: ['^warning'], allow_empty: true}}]")
-    result = run_plan(issue(steps).replace("  worktree: wt/issue-7\n", ""))
+    result = run_plan(issue(steps, worktree=False))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*forbidden output (^warning): warning: deprecated*"])
     pid = int(pid_file.read_text())

@@ -93,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pytest_waves.reporting import markdown, rows
+    from pytest_waves.reporting import rows
     from pytest_waves.reporting.junit import outcomes_from, property_values
+    from pytest_waves.reporting.publish import publish
+
     missing = [str(path) for path in args.junit if not path.is_file()]
     if missing:
         print(f"error: no such JUnit file: {', '.join(missing)}", file=sys.stderr)
@@ -110,21 +112,12 @@ def _report(args: argparse.Namespace) -> int:
         print(f"error: the JUnit files hold no step of plan {loaded.key!r} ({plans[0]}); they name "
               f"{', '.join(map(repr, named)) or 'no plan'}", file=sys.stderr)
         return 2
-    outcomes = outcomes_from(args.junit, loaded)
-    table, merges = rows.rows(loaded, outcomes), rows.merge_rows(loaded, outcomes)
-    for line in rows.terminal_lines(table):
+    report = rows.build(loaded, outcomes_from(args.junit, loaded))
+    for line in rows.terminal_lines(report):
         print(mask(line))
-    text = mask(markdown.render(loaded, table, merges))
-    if args.markdown:
-        rows.write(args.markdown, text)
-    if args.json:
-        rows.write(args.json, mask(rows.as_json(loaded, table, merges)))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    failed = any(row["status"] == "failed" for row in table) or any(row["status"] == "failed" for row in merges)
-    return 1 if failed else 0
+    publish(report, markdown=args.markdown, as_json=args.json, step_summary=Path(summary) if summary else None)
+    return 1 if report.failed else 0
 
 
 def _workflow(args: argparse.Namespace) -> int:

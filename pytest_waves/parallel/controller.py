@@ -13,7 +13,7 @@ from pytest_waves.parallel.ledger import LEDGER_KEY, Entry, Ledger
 from pytest_waves.parallel.scheduler import WavesScheduling
 from pytest_waves.parallel.units import NodeIds
 from pytest_waves.plan.stepid import issue_of_unit
-from pytest_waves.reporting.outcomes import CRASHED
+from pytest_waves.reporting.status import CRASHED
 from pytest_waves.session.adapters import junit_xml
 from pytest_waves.session.runids import RUN_KEY
 from pytest_waves.session.state import WavesState

@@ -2,52 +2,37 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
+from graphlib import CycleError, TopologicalSorter
 
 
 def find_cycle(deps: Mapping[int, Iterable[int]]) -> list[int] | None:
-    """A dependency cycle as [a, b, ..., a], or None. Iterative DFS: plans can be large."""
-    WHITE, GREY, BLACK = 0, 1, 2
-    colour = dict.fromkeys(deps, WHITE)
-    for start in deps:
-        if colour[start] != WHITE:
-            continue
-        stack: list[tuple[int, list[int]]] = [(start, sorted(deps[start]))]
-        path = [start]
-        colour[start] = GREY
-        while stack:
-            node, pending = stack[-1]
-            if not pending:
-                stack.pop()
-                path.pop()
-                colour[node] = BLACK
-                continue
-            nxt = pending.pop(0)
-            if colour.get(nxt, BLACK) == GREY:
-                return path[path.index(nxt):] + [nxt]
-            if colour.get(nxt) == WHITE:
-                colour[nxt] = GREY
-                path.append(nxt)
-                stack.append((nxt, sorted(deps[nxt])))
+    """A dependency cycle as [a, b, ..., a], each depending on the next, or None (stdlib graphlib)."""
+    try:
+        TopologicalSorter({node: list(on) for node, on in deps.items()}).prepare()
+    except CycleError as error:
+        found: list[int] = list(error.args[1])  # graphlib walks it from dependency to dependant
+        return found[::-1]
     return None
 
 
 def stable_topological_order(order: list[int], deps: Mapping[int, Iterable[int]]) -> list[int]:
-    """Order issues so each comes after its dependencies, otherwise keeping the plan's order."""
-    placed: set[int] = set()
+    """Order issues so each comes after its dependencies, otherwise keeping the plan's order: of the
+    issues whose dependencies are all placed, the one the plan lists first goes next."""
+    position = {number: index for index, number in enumerate(order)}
+    sorter = TopologicalSorter({number: list(deps[number]) for number in order})
+    sorter.prepare()  # raises CycleError; callers reject cycles first
+    ready = [(position[number], number) for number in sorter.get_ready()]
+    heapq.heapify(ready)
     result: list[int] = []
-    remaining = list(order)
-    while remaining:
-        for index, number in enumerate(remaining):
-            if all(dep in placed for dep in deps[number]):
-                result.append(number)
-                placed.add(number)
-                del remaining[index]
-                break
-        else:  # pragma: no cover - callers reject cycles first
-            raise ValueError("dependency cycle")
+    while ready:
+        _, number = heapq.heappop(ready)
+        result.append(number)
+        sorter.done(number)
+        for freed in sorter.get_ready():
+            heapq.heappush(ready, (position[freed], freed))
     return result
-
 
 
 def ancestors(order: list[int], deps: Mapping[int, Iterable[int]]) -> dict[int, set[int]]:

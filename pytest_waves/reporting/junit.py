@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from pytest_waves.plan.loader import LoadedPlan
-from pytest_waves.reporting.outcomes import BLOCKED, DEFERRED, FAILED, Outcomes
+from pytest_waves.reporting.outcomes import Outcomes
+from pytest_waves.reporting.status import Status
 
 NUMERIC = {"waves.exit_code": int, "waves.start": float, "waves.stop": float}
 
@@ -107,7 +108,7 @@ def _blocked_by_skipped_jobs(outcomes: Outcomes, loaded: LoadedPlan) -> None:
             continue
         for dep in loaded.deps[number]:
             status = outcomes.issue(loaded, dep).status
-            if status in (FAILED, BLOCKED, DEFERRED) and loaded.applicable[number]:
+            if status in (Status.FAILED, Status.BLOCKED, Status.DEFERRED) and loaded.applicable[number]:
                 step = loaded.applicable[number][0]  # the first step that applies on this machine
                 reason = f"blocked by #{dep} (its job {status})"
                 props: list[tuple[str, object]] = [("waves.plan", loaded.key), ("waves.issue", number),

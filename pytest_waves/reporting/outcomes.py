@@ -9,15 +9,12 @@ from typing import Any
 import pytest
 
 from pytest_waves.plan.loader import LoadedPlan
-
-PASSED, FAILED, BLOCKED, DEFERRED, NOT_RUN = "passed", "failed", "blocked", "deferred", "not run"
-CRASHED = "crashed its worker"  # xdist's report for a step whose worker died ("???" phase)
-SYMBOLS = {PASSED: "✅", FAILED: "❌", BLOCKED: "⏸", DEFERRED: "⏭", NOT_RUN: "⚪"}
+from pytest_waves.reporting.status import CRASHED, Outcome, Status
 
 
 @dataclass
 class StepRecord:
-    outcome: str = NOT_RUN  # passed, failed, skipped, deferred
+    outcome: Outcome = Outcome.NOT_RUN
     reason: str = ""
     duration: float = 0.0
     facts: dict[str, Any] = field(default_factory=dict)
@@ -26,7 +23,7 @@ class StepRecord:
 @dataclass
 class IssueOutcome:
     number: int
-    status: str
+    status: Status
     passed: int
     total: int
     reason: str
@@ -63,33 +60,33 @@ class Outcomes:
         record.facts.update(facts)
         record.duration += report.duration
         if hasattr(report, "wasxfail"):
-            record.outcome, record.reason = "deferred", str(report.wasxfail)
+            record.outcome, record.reason = Outcome.DEFERRED, str(report.wasxfail)
         elif report.failed:
-            record.outcome = "failed"
+            record.outcome = Outcome.FAILED
             record.reason = {"call": str(facts.get("failure", "failed")), "???": CRASHED}.get(
                 report.when, f"error in {report.when}")
-        elif report.skipped and record.outcome != "failed":
-            record.outcome, record.reason = "skipped", _skip_reason(report)
+        elif report.skipped and record.outcome != Outcome.FAILED:
+            record.outcome, record.reason = Outcome.SKIPPED, _skip_reason(report)
         elif report.when == "call" and report.passed:
-            record.outcome, record.reason = "passed", str(facts.get("note", ""))
+            record.outcome, record.reason = Outcome.PASSED, str(facts.get("note", ""))
 
     def issue(self, loaded: LoadedPlan, number: int) -> IssueOutcome:
         records = self.steps.get((loaded.key, number), {})
         applicable = loaded.applicable[number]
-        passed = sum(1 for name in applicable if name in records and records[name].outcome == "passed")
+        passed = sum(1 for name in applicable if name in records and records[name].outcome == Outcome.PASSED)
         outcomes = [records[name] for name in applicable if name in records]
-        status, reason = NOT_RUN, ""
-        if any(r.outcome == "failed" for r in outcomes):
-            status = FAILED
+        status, reason = Status.NOT_RUN, ""
+        if any(r.outcome == Outcome.FAILED for r in outcomes):
+            status = Status.FAILED
             reason = next(f"step {n} {CRASHED if records[n].reason == CRASHED else 'failed'}" for n in applicable
-                          if n in records and records[n].outcome == "failed")
-        elif any(r.outcome == "deferred" for r in outcomes):
-            status, reason = DEFERRED, next(r.reason for r in outcomes if r.outcome == "deferred")
-        elif outcomes and outcomes[0].outcome == "skipped" and outcomes[0].reason.startswith("blocked by"):
-            status, reason = BLOCKED, outcomes[0].reason
+                          if n in records and records[n].outcome == Outcome.FAILED)
+        elif any(r.outcome == Outcome.DEFERRED for r in outcomes):
+            status, reason = Status.DEFERRED, next(r.reason for r in outcomes if r.outcome == Outcome.DEFERRED)
+        elif outcomes and outcomes[0].outcome == Outcome.SKIPPED and outcomes[0].reason.startswith("blocked by"):
+            status, reason = Status.BLOCKED, outcomes[0].reason
         elif applicable and passed == len(applicable):
-            status = PASSED
-        elif outcomes and all(r.outcome == "skipped" for r in outcomes):
+            status = Status.PASSED
+        elif outcomes and all(r.outcome == Outcome.SKIPPED for r in outcomes):
             reason = outcomes[0].reason
         pr = next((r.facts for r in outcomes if "pr" in r.facts), {})
         return IssueOutcome(number=number, status=status, passed=passed, total=len(applicable), reason=reason,

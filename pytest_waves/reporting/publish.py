@@ -12,7 +12,7 @@ from pytest_waves.reporting import markdown as markdown_report, rows
 from pytest_waves.engine.forge import Forge, ForgeError
 from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.engine.masking import mask
-from pytest_waves.reporting.outcomes import Outcomes
+from pytest_waves.reporting.rows import Report
 
 
 def comment_marker(loaded: LoadedPlan) -> str:
@@ -27,22 +27,23 @@ class Published:
     failed: bool = False
 
 
-def publish(loaded: LoadedPlan, outcomes: Outcomes, *, markdown: Path | None, as_json: Path | None,
-            comment_on: int | None, forge: Forge, per_step: bool = False, step_summary: Path | None = None) -> Published:
-    table = rows.rows(loaded, outcomes)
-    merges = rows.merge_rows(loaded, outcomes)
-    text = mask(markdown_report.render(loaded, table, merges, per_step=per_step))
+def publish(report: Report, *, markdown: Path | None = None, as_json: Path | None = None,
+            step_summary: Path | None = None, comment_on: int | None = None, forge: Forge | None = None,
+            per_step: bool = False) -> Published:
+    """The one way out for a run's results, from the plugin and from `python -m pytest_waves report`."""
+    loaded = report.loaded
+    text = mask(markdown_report.render(report, per_step=per_step))
     if markdown is not None:
         rows.write(markdown, text)
     if step_summary is not None:  # GitHub Actions shows this file on the job's page
         with step_summary.open("a", encoding="utf-8") as summary:
             summary.write(text + "\n")
     if as_json is not None:
-        rows.write(as_json, mask(rows.as_json(loaded, table, merges)))
-    if comment_on is None:
+        rows.write(as_json, mask(report.as_json()))
+    if comment_on is None or forge is None:
         return Published(loaded, [])
     try:
-        body = mask(markdown_report.render(loaded, table, merges, for_comment=True))
+        body = mask(markdown_report.render(report, for_comment=True))
         url, what = forge.upsert_comment(comment_on, comment_marker(loaded), f"{comment_marker(loaded)}\n{body}")
     except ForgeError as exc:
         return Published(loaded, [mask(f"could not comment on #{comment_on}: {exc.summary}"),

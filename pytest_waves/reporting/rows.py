@@ -1,46 +1,73 @@
-"""The success-metrics table: terminal text, Markdown and JSON from the same rows."""
+"""The success-metrics table of one plan, computed once per run (`Report`), and its terminal text.
+
+The rows are the report schema's models (schema.py): the terminal table, Markdown, JSON and the
+tracking comment are all written from the same `Report`."""
 
 from __future__ import annotations
 
 import json
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
-from pytest_waves.reporting.outcomes import SYMBOLS, Outcomes, StepRecord
-from pytest_waves.reporting.schema import VERSION as JSON_SCHEMA_VERSION
+from pytest_waves.reporting.outcomes import Outcomes, StepRecord
+from pytest_waves.reporting.schema import (VERSION as JSON_SCHEMA_VERSION, CheckResult, IssueResult, MergeResult,
+                                           ReportDocument, Risk, StepResult)
+from pytest_waves.reporting.status import Outcome, Status
 
 HEADERS = ("Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk")
 
 
-def rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Report:
+    """One plan's results: a row per issue and one per wave with merge checks."""
+
+    loaded: LoadedPlan
+    issues: list[IssueResult]
+    merges: list[MergeResult]
+
+    @property
+    def failed(self) -> bool:
+        return any(row.status == Status.FAILED for row in [*self.issues, *self.merges])
+
+    def statuses(self) -> dict[int, str]:
+        return {row.issue: row.status.value for row in self.issues}
+
+    def as_json(self) -> str:
+        document = ReportDocument(schema="pytest-waves/report", version=JSON_SCHEMA_VERSION,
+                                  plan=str(self.loaded.path), project=self.loaded.plan.project,
+                                  issues=self.issues, merges=self.merges)
+        return json.dumps(document.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n"
+
+
+def build(loaded: LoadedPlan, outcomes: Outcomes) -> Report:
+    return Report(loaded, issue_rows(loaded, outcomes), merge_rows(loaded, outcomes))
+
+
+def issue_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[IssueResult]:
     result = []
     for number in loaded.order:
         wave, issue = loaded.issue(number)
         outcome = outcomes.issue(loaded, number)
-        result.append({
-            "wave": wave.id, "wave_name": wave.name, "issue": number, "title": issue.title,
-            "status": outcome.status, "reason": outcome.reason,
-            "steps_passed": outcome.passed, "steps_total": outcome.total,
-            "pr": outcome.pr, "pr_url": outcome.pr_url, "pr_checks": outcome.pr_checks or None,
-            "criteria": issue.criteria,
-            "risk": {"level": issue.risk.level, "mitigation": issue.risk.mitigation},
-            "depends_on": loaded.deps[number], "deferrable": issue.deferrable,
-            "steps": [_step_row(step, outcome.steps.get(step.name, StepRecord())) for step in loaded.steps[number]],
-        })
+        result.append(IssueResult(
+            wave=wave.id, wave_name=wave.name, issue=number, title=issue.title,
+            status=outcome.status, reason=outcome.reason,
+            steps_passed=outcome.passed, steps_total=outcome.total,
+            pr=outcome.pr, pr_url=outcome.pr_url, pr_checks=outcome.pr_checks or None,  # type: ignore[arg-type]
+            criteria=issue.criteria, risk=Risk(level=issue.risk.level, mitigation=issue.risk.mitigation),
+            depends_on=loaded.deps[number], deferrable=issue.deferrable,
+            steps=[_step_row(step, outcome.steps.get(step.name, StepRecord())) for step in loaded.steps[number]]))
     return result
 
 
-def _step_row(step: PlannedStep, record: StepRecord) -> dict[str, Any]:
+def _step_row(step: PlannedStep, record: StepRecord) -> StepResult:
     facts = record.facts
-    return {"name": step.name, "kind": step.kind.name, "outcome": record.outcome, "reason": record.reason,
-            "duration": round(record.duration, 3), "start": _iso(facts.get("start")),
-            "end": _iso(facts.get("stop")), "command": facts.get("command"),
-            "exit_code": facts.get("exit_code"), "pr_url": facts.get("pr_url"), "log": facts.get("log"),
-            "output": facts.get("output")}
+    return StepResult(name=step.name, kind=step.kind.name, outcome=record.outcome, reason=record.reason,
+                      duration=round(record.duration, 3), start=_iso(facts.get("start")),
+                      end=_iso(facts.get("stop")), command=facts.get("command"), exit_code=facts.get("exit_code"),
+                      pr_url=facts.get("pr_url"), log=facts.get("log"), output=facts.get("output"))
 
 
 def _iso(epoch: object) -> str | None:
@@ -49,12 +76,35 @@ def _iso(epoch: object) -> str | None:
     return datetime.fromtimestamp(float(epoch), timezone.utc).isoformat(timespec="milliseconds")  # type: ignore[arg-type]
 
 
-def cells(row: dict[str, Any]) -> tuple[str, ...]:
-    status = f"{SYMBOLS[row['status']]} {row['status']}"
-    if row["reason"] and row["status"] != "passed":
-        status += f" ({row['reason']})"
-    return (str(row["wave"]), f"#{row['issue']}", row["title"], f"{row['steps_passed']}/{row['steps_total']}",
-            row["pr"] or "—", status, row["criteria"] or "—", row["risk"]["level"])
+def merge_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[MergeResult]:
+    """Per wave with merge checks: does it merge cleanly, and what each check found."""
+    result = []
+    for wave in loaded.plan.waves:
+        checks = outcomes.checks.get((loaded.key, str(wave.id)), {})
+        if not checks:
+            continue
+        found = {name: CheckResult(outcome=r.outcome, reason=r.reason) for name, r in checks.items()}
+        failed = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome == Outcome.FAILED]
+        pending = [f"{name}: {r.reason}" for name, r in checks.items()
+                   if r.outcome not in (Outcome.PASSED, Outcome.FAILED)]
+        status = Status.FAILED if failed else Status.BLOCKED if pending else Status.PASSED
+        if failed:
+            summary = "; ".join(failed)
+        elif pending:  # usually one cause holds back every check of the wave: say it once
+            reasons = list(dict.fromkeys(r.reason for r in checks.values() if r.outcome != Outcome.PASSED))
+            summary = f"{len(pending)} of {len(checks)} checks not run: {'; '.join(reasons)}"
+        else:
+            summary = next((r.reason for name, r in checks.items() if name == "integration"), "merges cleanly")
+        result.append(MergeResult(wave=wave.id, name=wave.name, status=status, summary=summary, checks=found))
+    return result
+
+
+def cells(row: IssueResult) -> tuple[str, ...]:
+    status = row.status.shown
+    if row.reason and row.status != Status.PASSED:
+        status += f" ({row.reason})"
+    return (str(row.wave), f"#{row.issue}", row.title, f"{row.steps_passed}/{row.steps_total}",
+            row.pr or "—", status, row.criteria or "—", row.risk.level)
 
 
 def _width(text: str) -> int:
@@ -63,61 +113,32 @@ def _width(text: str) -> int:
                2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def terminal_lines(table: list[dict[str, Any]]) -> list[str]:
-    grid = [HEADERS, *(cells(row) for row in table)]
+def terminal_lines(report: Report) -> list[str]:
+    grid = [HEADERS, *(cells(row) for row in report.issues)]
     widths = [max(_width(row[i]) for row in grid) for i in range(len(HEADERS))]
     lines = []
     for index, row in enumerate(grid):
         lines.append("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
-    counts = {status: sum(1 for row in table if row["status"] == status) for status in SYMBOLS}
-    lines.append(", ".join(f"{count} {status}" for status, count in counts.items() if count))
+    counts = {status: sum(1 for row in report.issues if row.status == status) for status in Status}
+    lines.append(", ".join(f"{count} {status.value}" for status, count in counts.items() if count))
     return lines
 
 
-def step_lines(table: list[dict[str, Any]]) -> list[str]:
+def step_lines(report: Report) -> list[str]:
     """Every checklist item with its outcome and note (shown with -v)."""
-    marks = {"passed": "✅", "failed": "❌", "deferred": "⏭", "skipped": "⏸", "not run": "⚪"}
     lines = []
-    for row in table:
-        lines.append(f"#{row['issue']} {row['title']}")
-        for step in row["steps"]:
-            note = f" — {step['reason']}" if step["reason"] else ""
-            lines.append(f"  {marks.get(step['outcome'], '?')} {step['name']} ({step['kind']}){note}")
+    for row in report.issues:
+        lines.append(f"#{row.issue} {row.title}")
+        for step in row.steps:
+            note = f" — {step.reason}" if step.reason else ""
+            lines.append(f"  {step.outcome.symbol} {step.name} ({step.kind}){note}")
     return lines
 
 
-def merge_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[dict[str, Any]]:
-    """Per wave with merge checks: does it merge cleanly, and what each check found."""
-    result = []
-    for wave in loaded.plan.waves:
-        checks = outcomes.checks.get((loaded.key, str(wave.id)), {})
-        if not checks:
-            continue
-        found = {name: {"outcome": r.outcome, "reason": r.reason} for name, r in checks.items()}
-        failed = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome == "failed"]
-        pending = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome not in ("passed", "failed")]
-        status = "failed" if failed else "blocked" if pending else "passed"
-        if failed:
-            summary = "; ".join(failed)
-        elif pending:  # usually one cause holds back every check of the wave: say it once
-            reasons = list(dict.fromkeys(r.reason for r in checks.values() if r.outcome != "passed"))
-            summary = f"{len(pending)} of {len(checks)} checks not run: {'; '.join(reasons)}"
-        else:
-            summary = next((r.reason for name, r in checks.items() if name == "integration"), "merges cleanly")
-        result.append({"wave": wave.id, "name": wave.name, "status": status, "summary": summary, "checks": found})
-    return result
-
-
-def merge_lines(merges: list[dict[str, Any]]) -> list[str]:
-    return [f"wave {row['wave']} {row['name']}: {SYMBOLS[row['status']]} {row['summary']}" for row in merges]
-
-
-def as_json(loaded: LoadedPlan, table: list[dict[str, Any]], merges: Sequence[dict[str, Any]] = ()) -> str:
-    document = {"schema": "pytest-waves/report", "version": JSON_SCHEMA_VERSION,
-                "plan": str(loaded.path), "project": loaded.plan.project, "issues": table, "merges": list(merges)}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+def merge_lines(report: Report) -> list[str]:
+    return [f"wave {row.wave} {row.name}: {row.status.symbol} {row.summary}" for row in report.merges]
 
 
 def write(path: Path, text: str) -> None:

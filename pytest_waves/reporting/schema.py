@@ -1,7 +1,6 @@
-"""The JSON report's schema (`--waves-json`, `python -m pytest_waves report`), versioned.
-
-The report is written from plain rows; these models describe it, validate it in the tests, and give
-`python -m pytest_waves schema --report`. Version 2 added per-step start/end, command, exit code,
+"""The report's rows, typed: the success-metrics table, the JSON report (`--waves-json`,
+`python -m pytest_waves report`) and its versioned schema (`python -m pytest_waves schema --report`)
+are all these models. rows.py fills them once per plan and run. Version 2 added per-step start/end, command, exit code,
 PR URL and output tail, and the PR's checks per issue.
 """
 
@@ -10,6 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from pytest_waves.reporting.status import Outcome, Status
 
 VERSION = 2
 
@@ -21,7 +22,7 @@ class _Strict(BaseModel):
 class StepResult(_Strict):
     name: str
     kind: str
-    outcome: Literal["passed", "failed", "skipped", "deferred", "not run"]
+    outcome: Outcome
     reason: str = Field(description="a failure's summary, a skip's reason, or a passing step's note")
     duration: float = Field(description="seconds, setup and teardown included")
     start: str | None = Field(description="ISO 8601, UTC; null when it did not run")
@@ -43,7 +44,7 @@ class IssueResult(_Strict):
     wave_name: str
     issue: int
     title: str
-    status: Literal["passed", "failed", "blocked", "deferred", "not run"]
+    status: Status
     reason: str
     steps_passed: int
     steps_total: int
@@ -58,14 +59,14 @@ class IssueResult(_Strict):
 
 
 class CheckResult(_Strict):
-    outcome: str
+    outcome: Outcome
     reason: str
 
 
 class MergeResult(_Strict):
     wave: int | str
     name: str
-    status: Literal["passed", "failed", "blocked"]
+    status: Literal[Status.PASSED, Status.FAILED, Status.BLOCKED]
     summary: str
     checks: dict[str, CheckResult]
 

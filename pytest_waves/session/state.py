@@ -13,6 +13,7 @@ from pytest_waves.engine.forge import Forge, make_forge
 from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.reporting.outcomes import Outcomes
 from pytest_waves.reporting.publish import Published
+from pytest_waves.reporting.rows import Report, build as build_report
 from pytest_waves.session.gate import Gate
 
 STATE = pytest.StashKey["WavesState"]()
@@ -37,6 +38,13 @@ class WavesState:
     worker: DependencyWaiter | None = None  # set on an xdist worker
     forges: dict[Path, Forge] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
+    reports: dict[Path, Report] = field(default_factory=dict)  # computed once, when the run is over
+
+    def report(self, loaded: LoadedPlan) -> Report:
+        """The plan's table: built once, at the end of the run, from every report seen."""
+        if loaded.path not in self.reports:
+            self.reports[loaded.path] = build_report(loaded, self.outcomes)
+        return self.reports[loaded.path]
 
     def forge(self, loaded: LoadedPlan) -> Forge:
         """One per plan and session: a GitHub client keeps its connection and its spacing of writes."""
