@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
+import pkgutil
 import subprocess
 import textwrap
 from collections.abc import Iterator
@@ -14,7 +16,17 @@ import git
 import pytest
 import yaml
 
+import pytest_waves
+
 pytest_plugins = ["pytester"]
+
+# pytest-waves loads most of itself only when a run names a plan. pytester's in-process runs remove
+# the modules each run imported; a package that outlives them would keep pointing at the removed
+# submodules (`from pytest_waves.session import wave_items` finds the old one), and two copies of a
+# class would meet in one run. Loaded here once, they belong to this process, as in a real run.
+for _module in pkgutil.walk_packages(pytest_waves.__path__, "pytest_waves."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,107 @@
+"""Before the first item: the plans loaded (one usage error for a bad one), their markers
+registered, the repositories locked and sandboxes built, the forges' tokens checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_waves.engine import sandbox
+from pytest_waves.engine.forge import ForgeError
+from pytest_waves.engine.masking import mask
+from pytest_waves.engine.runlock import RepositoryBusy, RunLocks
+from pytest_waves.plan.checks import KIND as MERGES
+from pytest_waves.plan.kinds import Kind
+from pytest_waves.plan.loader import LoadedPlan, PlanError, load_plan
+from pytest_waves.session.settings import Settings
+from pytest_waves.session.state import WavesState
+
+
+def load_plans(config: pytest.Config, settings: Settings, kinds: dict[str, Kind]) -> dict[Path, LoadedPlan]:
+    plans: dict[Path, LoadedPlan] = {}
+    for path in settings.plans:
+        try:
+            loaded = load_plan(path, kinds, settings.repo)
+        except PlanError as exc:
+            raise pytest.UsageError(mask(f"invalid wave plan: {exc}")) from None
+        same = next((other for other in plans.values() if other.key == loaded.key), None)
+        if same is not None and same.path != loaded.path:
+            raise pytest.UsageError(f"two plans are named {loaded.key!r} ({same.path} and {loaded.path}): "
+                                    "step names, reports and recorded outcomes would mix; rename one")
+        plans[loaded.path] = loaded
+        _register_markers(config, loaded)
+    return plans
+
+
+def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
+    for wave, issue in loaded.plan.issues():
+        config.addinivalue_line("markers", f"issue{issue.number}: #{issue.number} {issue.title}")
+        config.addinivalue_line("markers", f"{wave.key}: wave {wave.id} {wave.name}".rstrip())
+    if loaded.plan.merges is not None:
+        config.addinivalue_line("markers", f"{MERGES}: a pytest-waves wave-level merge check")
+    for steps in loaded.steps.values():
+        for step in steps:
+            config.addinivalue_line("markers", f"{step.kind.name}: a pytest-waves `{step.kind.name}` step")
+
+
+def check_forced_steps(settings: Settings, plans: dict[Path, LoadedPlan]) -> None:
+    known = {f"issue{number}" for loaded in plans.values() for number in loaded.steps}
+    known |= {f"issue{number}::{step.name}" for loaded in plans.values()
+              for number, steps in loaded.steps.items() for step in steps}
+    for name in sorted(settings.force_steps - known):
+        raise pytest.UsageError(f"--waves-force-step {name}: no such issue or step in the plans "
+                                "(write issueN or issueN::STEP, e.g. issue155::agent)")
+
+
+def hold_repositories(config: pytest.Config, settings: Settings, plans: dict[Path, LoadedPlan]) -> None:
+    """A run that may write locks every repository it works on (runlock.py), then builds missing
+    sandboxes. The locks are taken in one order (sandboxes, then repositories, each sorted) so that
+    two runs of overlapping plans can never hold one lock each and wait for the other. xdist's
+    workers run under their controller's lock, and read-only runs need none."""
+    if settings.worker or not settings.writes:
+        return
+    locks = RunLocks(plan=", ".join(str(path) for path in settings.plans), wait=settings.wait)
+    config.add_cleanup(locks.release)
+    try:
+        locks.take_sandboxes([loaded.repo_root for loaded in plans.values()
+                              if loaded.plan.repository.sandbox is not None])
+        for loaded in plans.values():
+            _ensure_sandbox(config, settings, loaded)
+        locks.take_repositories([loaded.repo_root for loaded in plans.values()])
+    except RepositoryBusy as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _ensure_sandbox(config: pytest.Config, settings: Settings, loaded: LoadedPlan) -> None:
+    try:
+        note = sandbox.ensure(loaded, settings.fresh_sandbox)
+    except (OSError, ValueError, sandbox.SandboxError) as exc:
+        raise pytest.UsageError(f"{loaded.path}: cannot build the sandbox repository: {exc}") from None
+    terminal: Any = config.pluginmanager.get_plugin("terminalreporter")
+    if note and terminal is not None:
+        terminal.write_line(note)
+
+
+def check_forges(settings: Settings, state: WavesState) -> None:
+    """A missing or rejected token is one clear error before any step runs, not one per `pr` step.
+    (A verify run reads the forge: it needs the token too.)"""
+    if settings.worker or settings.dry_run or settings.collect_only:
+        return
+    for loaded in state.plans.values():
+        needed = settings.comment is not None or any(
+            step.kind.name == "pr" for steps in loaded.steps.values() for step in steps)
+        if needed and loaded.plan.forge.kind != "local":
+            try:
+                state.forge(loaded).check_access()
+            except ForgeError as exc:
+                raise pytest.UsageError(mask("\n  ".join([f"{loaded.path}: {exc.summary}", *exc.details]))) from None
+
+
+def collect_plans(config: pytest.Config, plans: list[str]) -> None:
+    """`pytest --waves PLAN` runs the plan; with explicit paths too, the plan is added to them."""
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args = [*config.args, *(p for p in plans if p not in config.args)]
+    else:
+        config.args = plans
