@@ -68,11 +68,10 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
 
 def _distribute(config: pytest.Config, settings: Settings, state: WavesState) -> None:
     """Under `-n N` the plan schedules itself and the gate holds across workers (parallel/)."""
-    from pytest_waves.engine.reaper import REAPER
-    from pytest_waves.parallel.controller import Controller
-    from pytest_waves.parallel.worker import Worker
-
     if settings.worker:
+        from pytest_waves.engine.reaper import REAPER
+        from pytest_waves.parallel.worker import Worker
+
         REAPER.watched = (os.getppid(),)  # xdist's controller: its death ends this worker's steps too
         state.worker = Worker.from_config(config, state.gate)
         if state.worker is not None:
@@ -85,6 +84,8 @@ def _distribute(config: pytest.Config, settings: Settings, state: WavesState) ->
         if remote:
             raise pytest.UsageError(f"--tx {remote[0]}: plan steps share this machine's repositories and "
                                     "results, so workers must run here (-n N or --tx popen)")
+        from pytest_waves.parallel.controller import Controller  # xdist's session machinery: only under -n
+
         config.pluginmanager.register(Controller(state, config), "waves-controller")
 
 

@@ -129,7 +129,7 @@ def test_schema_command_prints_json_schema() -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
     with pytest.raises(jsonschema.ValidationError, match="'repo' is a required property"):
-        jsonschema.validate({"kind": "github"}, schema["$defs"]["Forge"]["anyOf"][1])
+        jsonschema.validate({"kind": "github"}, schema["$defs"]["ForgeSettings"]["anyOf"][1])
 
 
 def test_junit_testcases_carry_wave_issue_step_and_kind(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:

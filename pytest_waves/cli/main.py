@@ -29,10 +29,10 @@ def plan_schema() -> dict[str, Any]:
     step_forms: list[dict[str, Any]] = [{"type": "string", "enum": sorted(kinds)}]
     defs = schema.setdefault("$defs", {})
     defs["When"] = When.model_json_schema()
-    forge = defs["Forge"]
+    forge = defs["ForgeSettings"]
     forge["if"] = {"properties": {"kind": {"const": "github"}}, "required": ["kind"]}
     forge["then"] = {"required": ["repo"]}  # as the model's own check says
-    defs["Forge"] = {"anyOf": [{"const": "local", "description": "the short form: `forge: local`"}, forge]}
+    defs["ForgeSettings"] = {"anyOf": [{"const": "local", "description": "the short form: `forge: local`"}, forge]}
     for name, kind in sorted(kinds.items()):
         options = kind.Options.model_json_schema()
         defs.update(options.pop("$defs", {}))

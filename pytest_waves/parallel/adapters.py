@@ -7,7 +7,6 @@ pyproject.toml bounds pytest-xdist to the versions this is tested with."""
 from __future__ import annotations
 
 import pytest
-from xdist.dsession import get_default_max_worker_restart
 from xdist.remote import Producer
 from xdist.scheduler import LoadScheduling
 from xdist.workermanage import WorkerController
@@ -17,5 +16,7 @@ __all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restart
 
 def max_worker_restarts(config: pytest.Config) -> int | None:
     """How many crashed workers xdist replaces before giving up (None: no limit)."""
+    from xdist.dsession import get_default_max_worker_restart  # heavy: imported by the controller only
+
     restarts: int | None = get_default_max_worker_restart(config)
     return restarts

@@ -135,7 +135,7 @@ class Repository(Strict):
     sandbox: Sandbox | None = None
 
 
-class Forge(Strict):
+class ForgeSettings(Strict):
     """Where pull requests live: the embedded local forge, or GitHub (token from the environment)."""
 
     kind: Literal["local", "github"] = "local"
@@ -162,7 +162,7 @@ class Forge(Strict):
         return value
 
     @model_validator(mode="after")
-    def _github_names_its_repository(self) -> Forge:
+    def _github_names_its_repository(self) -> ForgeSettings:
         if self.kind == "github" and self.repo is None:
             raise ValueError("a github forge needs `repo: owner/name`")
         return self
@@ -190,7 +190,7 @@ class MergeChecks(Strict):
 class Plan(Strict):
     project: str = Field(min_length=1)
     repository: Repository = Field(default_factory=Repository)
-    forge: Forge = Field(default_factory=Forge)
+    forge: ForgeSettings = Field(default_factory=ForgeSettings)
     merges: MergeChecks | None = Field(default=None, description="add wave-level merge checks")
     agents: dict[str, Agent] = Field(default_factory=dict, description="name → agent, for `agent` steps")
     waves: list[Wave] = Field(min_length=1)

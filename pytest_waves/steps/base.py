@@ -16,7 +16,7 @@ __all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOption
 if TYPE_CHECKING:
     from pytest_waves.engine.forge import Forge
     from pytest_waves.plan.loader import LoadedPlan
-    from pytest_waves.plan.model import Issue, Plan, Wave
+    from pytest_waves.plan.model import Issue, Plan, Repository, Wave
 
 
 class NoOptions(BaseModel):
@@ -49,6 +49,11 @@ class StepContext:
     force: bool = False  # named by --waves-force-step: redo even what is already satisfied
     on_output: Callable[[str], None] | None = None  # a command's lines as they come (-v, one process)
     properties: list[tuple[str, object]] = field(default_factory=list)
+
+    @property
+    def repository(self) -> Repository:
+        """The plan's repository settings: remote, base branch."""
+        return self.plan.plan.repository
 
     @property
     def repo_root(self) -> Path:

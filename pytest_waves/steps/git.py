@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _base_ref(ctx: StepContext) -> str:
-    repository = ctx.plan.plan.repository
+    repository = ctx.repository
     return f"{repository.remote}/{repository.base}"
 
 
@@ -47,7 +47,7 @@ class Worktree(StepKind[NoOptions]):
             _on_branch(ctx)
             return f"{path.name} exists on {branch}"
         main = gitops.open_repo(ctx.repo_root)
-        remote = ctx.plan.plan.repository.remote
+        remote = ctx.repository.remote
         gitops.fetch(main, remote)
         if gitops.resolve(main, f"refs/heads/{branch}"):
             args = [str(path), branch]
@@ -99,7 +99,7 @@ class Rebase(StepKind[NoOptions]):
 
         repo = _on_branch(ctx)
         gitops.require_clean(repo, "rebase")
-        gitops.fetch(repo, ctx.plan.plan.repository.remote)
+        gitops.fetch(repo, ctx.repository.remote)
         base = _base_ref(ctx)
         if gitops.resolve(repo, base) is None:
             raise StepFailed(f"{base} does not exist after fetching")
@@ -122,7 +122,7 @@ class Rebase(StepKind[NoOptions]):
         from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
-        repository = ctx.plan.plan.repository
+        repository = ctx.repository
         there = gitops.remote_head(repo, repository.remote, repository.base)
         if there is None:
             raise StepFailed(f"{_base_ref(ctx)} does not exist on the remote")
@@ -144,7 +144,7 @@ def _take_pushed_work(repo: git.Repo, ctx: StepContext) -> list[str]:
     person's call: refused, nothing changed, the commits named."""
     from pytest_waves.engine import gitops
 
-    remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+    remote, branch = ctx.repository.remote, ctx.issue.branch
     theirs = gitops.resolve(repo, f"refs/remotes/{remote}/{branch}")
     unseen = gitops.never_held(repo, branch, theirs) if theirs else []
     if not theirs or not unseen:
@@ -171,7 +171,7 @@ def _count(commits: list[str]) -> str:
 
 
 def _never_integrated(ctx: StepContext, unseen: list[str], outcome: str, more: tuple[str, ...] = ()) -> StepFailed:
-    remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+    remote, branch = ctx.repository.remote, ctx.issue.branch
     where = ctx.issue.worktree or "the checkout"
     return StepFailed(f"{remote}/{branch} has {_count(unseen)} that {branch} never integrated; {outcome}",
                       [*unseen[:20], *([f"… and {len(unseen) - 20} more"] if len(unseen) > 20 else []), *more,
@@ -210,7 +210,7 @@ class Integrate(StepKind[IntegrateOptions]):
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
         gitops.require_clean(repo, "merge")
-        remote = ctx.plan.plan.repository.remote
+        remote = ctx.repository.remote
         gitops.fetch(repo, remote)
         # The local branch is the freshest work of another worktree; the remote one is the fallback.
         ref = next((r for r in (f"refs/heads/{source}", f"refs/remotes/{remote}/{source}")
@@ -227,7 +227,7 @@ class Integrate(StepKind[IntegrateOptions]):
 
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
-        remote = ctx.plan.plan.repository.remote
+        remote = ctx.repository.remote
         ref = next((r for r in (f"refs/heads/{source}", f"refs/remotes/{remote}/{source}")
                     if gitops.resolve(repo, r)), None)
         if ref is None:
@@ -243,13 +243,13 @@ class Push(StepKind[NoOptions]):
     name = "push"
 
     def describe(self, options: NoOptions, ctx: StepContext) -> str:
-        return f"push {ctx.issue.branch} to {ctx.plan.plan.repository.remote}"
+        return f"push {ctx.issue.branch} to {ctx.repository.remote}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
         from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
-        remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+        remote, branch = ctx.repository.remote, ctx.issue.branch
         local = repo.head.commit.hexsha
         with gitops.repository_lock(repo):
             there = gitops.remote_head(repo, remote, branch)
@@ -277,7 +277,7 @@ class Push(StepKind[NoOptions]):
         from pytest_waves.engine import gitops
 
         repo = _on_branch(ctx)
-        remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+        remote, branch = ctx.repository.remote, ctx.issue.branch
         local, there = repo.head.commit.hexsha, gitops.remote_head(repo, remote, branch)
         if there is None:
             raise StepFailed(f"{branch} is not on {remote}")
@@ -291,7 +291,7 @@ def _refuse_to_overwrite(repo: git.Repo, ctx: StepContext, there: str) -> None:
     there is one this branch once held (our own rewrite); else name what would be lost."""
     from pytest_waves.engine import gitops
 
-    remote, branch = ctx.plan.plan.repository.remote, ctx.issue.branch
+    remote, branch = ctx.repository.remote, ctx.issue.branch
     if gitops.resolve(repo, there) is None:  # pushed after our last fetch: bring it here to name it
         gitops.fetch_objects(repo, remote, branch)
     if gitops.resolve(repo, there) is None:

@@ -30,13 +30,13 @@ class Pr(StepKind[PrOptions]):
     Options = PrOptions
 
     def describe(self, options: PrOptions, ctx: StepContext) -> str:
-        base = ctx.plan.plan.repository.base
+        base = ctx.repository.base
         return f"open or update the PR {ctx.issue.branch} → {base} with `Closes #{ctx.issue.number}`"
 
     def run(self, options: PrOptions, ctx: StepContext) -> str | None:
         from pytest_waves.engine import gitops  # GitPython loads with the first git step (see steps/git.py)
 
-        repository, issue = ctx.plan.plan.repository, ctx.issue
+        repository, issue = ctx.repository, ctx.issue
         repo = gitops.open_repo(ctx.worktree)
         if gitops.remote_head(repo, repository.remote, issue.branch) is None:
             raise StepFailed(f"{issue.branch} is not on {repository.remote}; push it before opening a PR")
@@ -54,7 +54,7 @@ class Pr(StepKind[PrOptions]):
 
     def verify(self, options: PrOptions, ctx: StepContext) -> str | None:
         """A PR from the branch into the base exists, open or merged; nothing is created or edited."""
-        repository, issue = ctx.plan.plan.repository, ctx.issue
+        repository, issue = ctx.repository, ctx.issue
         try:
             pull = ctx.forge.find_pull(issue.branch, repository.base, merged=True)
         except ForgeError as exc:

@@ -14,7 +14,7 @@ from pytest_waves.engine.forge.base import (CHECK_MARKS, Forge, ForgeError, Pull
                                             combined_checks)
 
 if TYPE_CHECKING:
-    from pytest_waves.plan.model import Forge as ForgeSettings
+    from pytest_waves.plan.model import ForgeSettings
 
 __all__ = ["CHECK_MARKS", "Forge", "ForgeError", "PullExists", "PullRequest", "PullSpec", "combined_checks",
            "make_forge"]

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GithubPull
     from github.Repository import Repository
 
-    from pytest_waves.plan.model import Forge as ForgeSettings
+    from pytest_waves.plan.model import ForgeSettings
 
 DEFAULT_API = "https://api.github.com"
 
