@@ -135,3 +135,10 @@ def test_each_module_imports_only_lower_layers(name: str) -> None:
 def test_only_the_entry_point_imports_the_hook_specifications() -> None:
     importers = sorted(name for name, deps in GRAPH.items() if "pytest_waves.session.hookspecs" in deps)
     assert importers == ["pytest_waves.plugin"]
+
+
+def test_the_package_is_fully_typed() -> None:
+    """mypy over the package, with pyproject.toml's settings: the types are part of the shape."""
+    mypy = pytest.importorskip("mypy.api")
+    out, err, status = mypy.run(["--config-file", str(PACKAGE.parent / "pyproject.toml"), str(PACKAGE)])
+    assert status == 0, out + err

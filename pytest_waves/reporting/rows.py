@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.reporting.outcomes import Outcomes, StepRecord
@@ -30,7 +31,8 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return any(row.status == Status.FAILED for row in [*self.issues, *self.merges])
+        return any(row.status == Status.FAILED for row in self.issues) or any(
+            row.status == Status.FAILED for row in self.merges)
 
     def statuses(self) -> dict[int, str]:
         return {row.issue: row.status.value for row in self.issues}
@@ -87,7 +89,8 @@ def merge_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[MergeResult]:
         failed = [f"{name}: {r.reason}" for name, r in checks.items() if r.outcome == Outcome.FAILED]
         pending = [f"{name}: {r.reason}" for name, r in checks.items()
                    if r.outcome not in (Outcome.PASSED, Outcome.FAILED)]
-        status = Status.FAILED if failed else Status.BLOCKED if pending else Status.PASSED
+        status: Literal[Status.PASSED, Status.FAILED, Status.BLOCKED] = (
+            Status.FAILED if failed else Status.BLOCKED if pending else Status.PASSED)
         if failed:
             summary = "; ".join(failed)
         elif pending:  # usually one cause holds back every check of the wave: say it once

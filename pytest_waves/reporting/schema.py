@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_waves.reporting.status import Outcome, Status
 
-VERSION = 2
+VERSION: Literal[2] = 2
 
 
 class _Strict(BaseModel):

@@ -118,6 +118,6 @@ def _number(value: object, kind: type[int] | type[float], name: str, what: str) 
     if value in (None, ""):
         return None
     try:
-        return kind(value)  # type: ignore[arg-type]
+        return kind(str(value))
     except (TypeError, ValueError):
         raise pytest.UsageError(f"{name}: {value!r} is not {what}") from None
