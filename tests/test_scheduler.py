@@ -10,6 +10,7 @@ issue stays on one worker, and the shapes the benchmark uses finish in exactly t
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,9 +53,18 @@ class SimNode:
         self.shutting_down = True
 
 
+@dataclass
+class Simulation:
+    makespan: float
+    where: dict[str, str]  # node id → the worker it ran on
+    deadlock: str | None  # what was stuck, when every worker waited and work was left
+    finished: bool  # the scheduler says every item is done and nothing is pending
+
+
 def simulate(pytester: pytest.Pytester, loaded: LoadedPlan, workers: int, durations: dict[str, float],
-             crash: str | None = None) -> tuple[float, dict[str, str]]:
-    """Run the plan on `workers` simulated workers; return the makespan and where each item ran.
+             crash: str | None = None) -> Simulation:
+    """Run the plan on `workers` simulated workers: how long it took, where each item ran, and
+    whether it got stuck or left work behind (the tests judge).
 
     `crash`: the worker that starts this item dies; as xdist does, the scheduler is told, the item
     counts as finished (failed), and a replacement worker joins."""
@@ -95,15 +105,16 @@ def simulate(pytester: pytest.Pytester, loaded: LoadedPlan, workers: int, durati
                     node.running = (head, now + durations[collection[head]])
                     where[collection[head]] = node.gateway.id
         busy = [node for node in nodes if node.running is not None]
-        assert busy, f"deadlock at t={now}: queues {[n.queue for n in nodes]}, unsent {len(sched.unscheduled)}"
+        if not busy:
+            return Simulation(now, where, f"at t={now}: queues {[n.queue for n in nodes]}, "
+                                          f"unsent {len(sched.unscheduled)}", finished=False)
         node = min(busy, key=lambda n: n.running[1])  # type: ignore[index]
         index, now = node.running  # type: ignore[misc]
         node.running = None
         node.queue.remove(index)
         done.add(index)
         sched.mark_test_complete(node, index, 0)
-    assert sched.tests_finished and not sched.has_pending
-    return now, where
+    return Simulation(now, where, None, finished=sched.tests_finished and not sched.has_pending)
 
 
 def critical_path(loaded: LoadedPlan, durations: dict[str, float]) -> float:
@@ -129,8 +140,9 @@ def test_shapes_finish_in_their_critical_path_with_width_workers(pytester: pytes
     loaded = write_plan(tmp_path / "plan.yaml", issues)
     rng = random.Random(shape)
     durations = {nodeid: rng.choice([1.0, 2.0, 3.0, 5.0]) for nodeid in collection_of(loaded)}
-    makespan, where = simulate(pytester, loaded, width, durations)
-    assert makespan == critical_path(loaded, durations)
+    run = simulate(pytester, loaded, width, durations)
+    assert run.deadlock is None and run.finished
+    assert run.makespan == critical_path(loaded, durations)
 
 
 def random_dag(rng: random.Random, size: int, width: int) -> dict[int, tuple[list[int], int]]:
@@ -149,12 +161,13 @@ def test_random_plans_never_deadlock_and_keep_each_issue_on_one_worker(pytester:
     rng = random.Random(seed)
     loaded = write_plan(tmp_path / "plan.yaml", random_dag(rng, size=40, width=6))
     durations = {nodeid: rng.uniform(0.5, 5.0) for nodeid in collection_of(loaded)}
-    makespan, where = simulate(pytester, loaded, workers, durations)
+    run = simulate(pytester, loaded, workers, durations)
+    assert run.deadlock is None and run.finished
     for number in loaded.order:
-        ran_on = {where[f"plan.yaml::wave1::issue{number}::{s.name}"] for s in loaded.steps[number]}
+        ran_on = {run.where[f"plan.yaml::wave1::issue{number}::{s.name}"] for s in loaded.steps[number]}
         assert len(ran_on) == 1, f"#{number} was split over {ran_on}"
     # Graham's bound for list scheduling: never worse than the critical path plus an even share of the work.
-    assert makespan <= critical_path(loaded, durations) + sum(durations.values()) / workers + 1e-9
+    assert run.makespan <= critical_path(loaded, durations) + sum(durations.values()) / workers + 1e-9
 
 
 def test_units_weigh_the_longest_chain_of_steps_after_them(tmp_path: Path) -> None:
@@ -180,13 +193,15 @@ def test_a_crashed_worker_never_leaves_a_dependant_waiting(pytester: pytest.Pyte
     loaded = write_plan(tmp_path / "plan.yaml", random_dag(rng, size=30, width=4))
     collection = collection_of(loaded)
     durations = {nodeid: rng.uniform(0.5, 5.0) for nodeid in collection}
-    simulate(pytester, loaded, 3, durations, crash=rng.choice(collection[: len(collection) // 2]))
+    run = simulate(pytester, loaded, 3, durations, crash=rng.choice(collection[: len(collection) // 2]))
+    assert run.deadlock is None and run.finished
 
 
 def test_the_diamond_with_a_crash_in_one_arm(pytester: pytest.Pytester, tmp_path: Path) -> None:
     loaded = write_plan(tmp_path / "plan.yaml", {1: ([], 3), 2: ([], 1), 3: ([1], 1), 4: ([1, 2], 1)})
     durations = dict.fromkeys(collection_of(loaded), 1.0)
-    simulate(pytester, loaded, 2, durations, crash="plan.yaml::wave1::issue1::s0")
+    run = simulate(pytester, loaded, 2, durations, crash="plan.yaml::wave1::issue1::s0")
+    assert run.deadlock is None and run.finished
 
 
 def test_with_merge_checks_the_issues_of_a_wave_wait_for_its_checkouts_check(tmp_path: Path) -> None:

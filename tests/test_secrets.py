@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import pytest_waves.engine.forge.github  # noqa: F401  (see test_github_forge.py: before pytester's runs)
-from conftest import GitWorld, plan_text
+from conftest import PLANTED_TOKEN, GitWorld, TokenSearch, plan_text
 from github_fake import FakeGitHub
 from pytest_waves.engine.masking import MASK, Secret, mask
 
@@ -111,3 +111,13 @@ def test_mask_covers_the_shapes_a_token_takes(monkeypatch: pytest.MonkeyPatch) -
     assert mask("a short GH_TOKEN such as 'abc' is not masked: abc") == "a short GH_TOKEN such as 'abc' is not masked: abc"
     secret = Secret(TOKEN)
     assert TOKEN not in repr(secret) + str(secret) + repr([secret]) and secret.reveal() == TOKEN
+
+
+def test_the_token_search_finds_a_planted_token(planted_token: TokenSearch, pytester: pytest.Pytester) -> None:
+    """The search that judges every test of the fault suite can fail: a file with the token is found
+    (searched without counting: the suite's figures count only the real cases)."""
+    leak = pytester.path / "leak.txt"
+    leak.write_text(f"oops {PLANTED_TOKEN}\n")
+    assert planted_token.found_in() == [str(leak)]
+    leak.unlink()
+    assert planted_token.found_in() == []
