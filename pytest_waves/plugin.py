@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_waves.session import hookspecs
+import pytest_waves.session.hookspecs as hookspecs
 from pytest_waves.session.settings import Settings, addoption, plans_given
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _configure_run(config: pytest.Config, settings: Settings) -> None:
-    from pytest_waves.session import preflight, runids
+    import pytest_waves.session.preflight as preflight
+    import pytest_waves.session.runids as runids
     from pytest_waves.session.gate import CACHE_KEY, Gate
     from pytest_waves.session.hooks import WavesRun
     from pytest_waves.session.state import STATE, WavesState
@@ -44,6 +45,7 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
     from pytest_waves.steps.agent import agent_secrets
 
     plans = preflight.load_plans(config, settings, dict(registry(config.hook.pytest_waves_step_kinds())))
+    settings.refuse_conflicts()
     preflight.hold_repositories(config, settings, plans)
     preflight.check_forced_steps(settings, plans)
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
@@ -84,7 +86,9 @@ def _distribute(config: pytest.Config, settings: Settings, state: WavesState) ->
         if remote:
             raise pytest.UsageError(f"--tx {remote[0]}: plan steps share this machine's repositories and "
                                     "results, so workers must run here (-n N or --tx popen)")
-        from pytest_waves.parallel.controller import Controller  # xdist's session machinery: only under -n
+        from pytest_waves.parallel.controller import (
+            Controller,  # xdist's session machinery: only under -n
+        )
 
         config.pluginmanager.register(Controller(state, config), "waves-controller")
 

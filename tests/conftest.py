@@ -21,9 +21,10 @@ import pytest_waves
 pytest_plugins = ["pytester"]
 
 # pytest-waves loads most of itself only when a run names a plan. pytester's in-process runs remove
-# the modules each run imported; a package that outlives them would keep pointing at the removed
-# submodules (`from pytest_waves.session import wave_items` finds the old one), and two copies of a
-# class would meet in one run. Loaded here once, they belong to this process, as in a real run.
+# the modules each run imported, while a package loaded earlier keeps its attributes: a
+# `from pytest_waves.session import wave_items` would find the removed module, and two copies of a
+# class would meet in one run. The package imports its modules by full name for that reason; loading
+# it all here once as well keeps every in-process run on this process's one copy.
 for _module in pkgutil.walk_packages(pytest_waves.__path__, "pytest_waves."):
     if not _module.name.endswith("__main__"):
         importlib.import_module(_module.name)

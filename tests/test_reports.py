@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import GitWorld, edit, plan_text
+from conftest import GitWorld, edit, issue, plan_text
 from pytest_waves.reporting.schema import ReportDocument
 
 PLANS = Path(__file__).resolve().parents[1] / "plans"
@@ -292,3 +292,35 @@ def test_report_refuses_junit_files_of_another_plan(plan: Path, pytester: pytest
     result = _run_module(pytester, "report", "--plan", "luminaguard.yaml", "j.xml")
     assert result.returncode == 2
     assert "the JUnit files hold no step of plan 'luminaguard' (luminaguard.yaml); they name 'plan'" in result.stderr
+
+
+ODD_FACTS_KIND = """
+from pathlib import Path
+from pytest_waves.steps import StepKind
+
+class Lint(StepKind):
+    name = "lint"
+
+    def run(self, options, ctx):
+        ctx.record("command", ["ruff", "check", "src"])  # a list, not a string
+        ctx.record("log", Path("lint.log"))  # a path
+        ctx.record("exit_code", "n/a")  # not a number
+        ctx.record("pr_checks", "neutral")  # not one of the report's verdicts
+        return "linted"
+
+def pytest_waves_step_kinds():
+    return [Lint]
+"""
+
+
+def test_a_third_party_kind_recording_odd_facts_still_gets_its_table(pytester: pytest.Pytester,
+                                                                    world: GitWorld) -> None:
+    """`ctx.record` takes any value; the typed report brings each to its type instead of failing."""
+    pytester.makeconftest(ODD_FACTS_KIND)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue("[lint]", worktree=False)))
+    result = pytester.runpytest("--waves", "plan.yaml", "--waves-json=report.json", "--waves-report=report.md")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*#7*Seven*1/1*✅ passed*"])
+    (step,) = json.loads((pytester.path / "report.json").read_text())["issues"][0]["steps"]
+    assert (step["command"], step["log"], step["exit_code"]) == ("ruff check src", "lint.log", None)
+    assert json.loads((pytester.path / "report.json").read_text())["issues"][0]["pr_checks"] is None

@@ -66,7 +66,8 @@ def _longest_chain(loaded: LoadedPlan, order: list[int], deps: dict[int, list[in
 
 def branch_changes(loaded: LoadedPlan) -> dict[int, set[str]]:
     """Files each issue's branch changes against the base; issues without a branch yet are left out."""
-    from pytest_waves.engine import gitops, trial_merge
+    import pytest_waves.engine.gitops as gitops
+    import pytest_waves.engine.trial_merge as trial_merge
 
     repo = gitops.open_repo(loaded.repo_root)
     repository = loaded.plan.repository

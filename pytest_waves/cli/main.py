@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_waves.cli.derive import branch_changes, derive, describe, write
-from pytest_waves.plan.loader import PlanError, load_plan
 from pytest_waves.engine.masking import mask
+from pytest_waves.plan.loader import PlanError, load_plan
 from pytest_waves.plan.model import COMMON_STEP_KEYS, Plan, When
 from pytest_waves.steps import registry
 from pytest_waves.steps.base import StepFailed
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pytest_waves.reporting import rows
+    import pytest_waves.reporting.rows as rows
     from pytest_waves.reporting.junit import outcomes_from, property_values
     from pytest_waves.reporting.publish import publish
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
+from pytest_waves.plan.checks import KIND as MERGES
+from pytest_waves.plan.checks import checks_for
 from pytest_waves.plan.loader import LoadedPlan
-from pytest_waves.plan.checks import KIND as MERGES, checks_for
 
 CHECKOUT, SETUP_PYTHON = "actions/checkout@v4", "actions/setup-python@v5"
 UPLOAD, DOWNLOAD = "actions/upload-artifact@v4", "actions/download-artifact@v4"

@@ -16,7 +16,9 @@ __all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restart
 
 def max_worker_restarts(config: pytest.Config) -> int | None:
     """How many crashed workers xdist replaces before giving up (None: no limit)."""
-    from xdist.dsession import get_default_max_worker_restart  # heavy: imported by the controller only
+    from xdist.dsession import (
+        get_default_max_worker_restart,  # heavy: imported by the controller only
+    )
 
     restarts: int | None = get_default_max_worker_restart(config)
     return restarts

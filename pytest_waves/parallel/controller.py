@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_waves.parallel.adapters import Producer, WorkerController, max_worker_restarts
+from pytest_waves.parallel.adapters import (
+    Producer,
+    WorkerController,
+    max_worker_restarts,
+)
 from pytest_waves.parallel.ledger import LEDGER_KEY, Entry, Ledger
 from pytest_waves.parallel.scheduler import WavesScheduling
 from pytest_waves.parallel.units import NodeIds

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
-from pytest_waves.parallel.adapters import LoadScheduling, Producer, WorkerController
 
+from pytest_waves.parallel.adapters import LoadScheduling, Producer, WorkerController
 from pytest_waves.parallel.units import NodeIds
 
 READY, IN_SEQUENCE, ELIGIBLE = 0, 1, 2

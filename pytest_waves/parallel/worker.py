@@ -74,5 +74,7 @@ class Worker:
 
 
 def _issue_of(names: str) -> str:
-    step_id = StepId.from_dependency_name(names.split(", ")[0])
-    return f"#{step_id.issue}" if step_id is not None else names
+    """`plan::issue154::clippy, …` → `#154`; a wave check's `plan::wave1::checkouts` → `#wave1`."""
+    first = names.split(", ")[0]
+    step_id = StepId.from_dependency_name(first)
+    return f"#{step_id.issue}" if step_id is not None else "#" + first.rsplit("::", 2)[-2]

@@ -14,9 +14,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pytest_waves.plan.graph import find_cycle, stable_topological_order
-from pytest_waves.plan.model import Issue, Plan, Wave
 from pytest_waves.plan.kinds import Kind
-from pytest_waves.plan.source import LineMap, Loc, SourceError, dotted, line_of, load_yaml
+from pytest_waves.plan.model import Issue, Plan, Wave
+from pytest_waves.plan.source import (
+    LineMap,
+    Loc,
+    SourceError,
+    dotted,
+    line_of,
+    load_yaml,
+)
 
 
 class PlanError(Exception):

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_waves.reporting import markdown as markdown_report, rows
+import pytest_waves.reporting.markdown as markdown_report
+import pytest_waves.reporting.rows as rows
 from pytest_waves.engine.forge import Forge, ForgeError
-from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.engine.masking import mask
+from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.reporting.rows import Report
 
 

@@ -14,8 +14,15 @@ from typing import Literal
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.reporting.outcomes import Outcomes, StepRecord
-from pytest_waves.reporting.schema import (VERSION as JSON_SCHEMA_VERSION, CheckResult, IssueResult, MergeResult,
-                                           ReportDocument, Risk, StepResult)
+from pytest_waves.reporting.schema import VERSION as JSON_SCHEMA_VERSION
+from pytest_waves.reporting.schema import (
+    CheckResult,
+    IssueResult,
+    MergeResult,
+    ReportDocument,
+    Risk,
+    StepResult,
+)
 from pytest_waves.reporting.status import Outcome, Status
 
 HEADERS = ("Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk")
@@ -57,7 +64,7 @@ def issue_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[IssueResult]:
             wave=wave.id, wave_name=wave.name, issue=number, title=issue.title,
             status=outcome.status, reason=outcome.reason,
             steps_passed=outcome.passed, steps_total=outcome.total,
-            pr=outcome.pr, pr_url=outcome.pr_url, pr_checks=outcome.pr_checks or None,  # type: ignore[arg-type]
+            pr=outcome.pr, pr_url=outcome.pr_url, pr_checks=_checks(outcome.pr_checks),
             criteria=issue.criteria, risk=Risk(level=issue.risk.level, mitigation=issue.risk.mitigation),
             depends_on=loaded.deps[number], deferrable=issue.deferrable,
             steps=[_step_row(step, outcome.steps.get(step.name, StepRecord())) for step in loaded.steps[number]]))
@@ -65,11 +72,39 @@ def issue_rows(loaded: LoadedPlan, outcomes: Outcomes) -> list[IssueResult]:
 
 
 def _step_row(step: PlannedStep, record: StepRecord) -> StepResult:
+    # Facts come from any step kind, a third party's too (`ctx.record`): each is brought to the
+    # report's type here, so that an odd value never costs the run its table.
     facts = record.facts
     return StepResult(name=step.name, kind=step.kind.name, outcome=record.outcome, reason=record.reason,
                       duration=round(record.duration, 3), start=_iso(facts.get("start")),
-                      end=_iso(facts.get("stop")), command=facts.get("command"), exit_code=facts.get("exit_code"),
-                      pr_url=facts.get("pr_url"), log=facts.get("log"), output=facts.get("output"))
+                      end=_iso(facts.get("stop")), command=_text(facts.get("command")),
+                      exit_code=_integer(facts.get("exit_code")), pr_url=_text(facts.get("pr_url")),
+                      log=_text(facts.get("log")), output=_text(facts.get("output")))
+
+
+def _text(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def _integer(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _checks(value: str) -> Literal["none", "pending", "success", "failure"] | None:
+    known: dict[str, Literal["none", "pending", "success", "failure"]] = {
+        "none": "none", "pending": "pending", "success": "success", "failure": "failure"}
+    return known.get(value)
 
 
 def _iso(epoch: object) -> str | None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+import pytest_waves.reporting.rows as rows
 from pytest_waves.engine.masking import mask, mask_report
 from pytest_waves.plan.loader import paused_gc
-from pytest_waves.reporting import rows
 from pytest_waves.reporting.publish import Published, publish
 from pytest_waves.session.adapters import junit_xml
 from pytest_waves.session.gate import Gate

@@ -10,16 +10,15 @@ from typing import Any
 
 import pytest
 
-from pytest_waves.session import gate, wave_items
+import pytest_waves.session.gate as gate
+import pytest_waves.session.wave_items as wave_items
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
-from pytest_waves.session.live import LiveOutput
 from pytest_waves.plan.model import Issue, Wave
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import TerminalRepr
+from pytest_waves.session.live import LiveOutput
 from pytest_waves.session.state import WavesState, state_of
 from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed
-
-
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
 

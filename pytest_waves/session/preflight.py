@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_waves.engine import sandbox
+import pytest_waves.engine.sandbox as sandbox
 from pytest_waves.engine.forge import ForgeError
 from pytest_waves.engine.masking import mask
 from pytest_waves.engine.runlock import RepositoryBusy, RunLocks

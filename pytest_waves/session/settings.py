@@ -100,10 +100,10 @@ class Settings:
             wait=_number(option("waves_wait"), float, "waves_wait", "a number of seconds") or 0.0,
             worker=hasattr(config, "workerinput"), collect_only=bool(config.option.collectonly),
             verbose=int(config.option.verbose), partial=bool(config.option.keyword or config.option.markexpr))
-        settings._refuse_conflicts()
         return settings
 
-    def _refuse_conflicts(self) -> None:
+    def refuse_conflicts(self) -> None:
+        """Options that contradict each other: a usage error (after the plans' own errors)."""
         if self.verify and self.dry_run:
             raise pytest.UsageError("--waves-verify checks the state and --waves-dry-run only describes the "
                                     "steps: choose one")

@@ -13,7 +13,8 @@ from pytest_waves.engine.forge import Forge, make_forge
 from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.reporting.outcomes import Outcomes
 from pytest_waves.reporting.publish import Published
-from pytest_waves.reporting.rows import Report, build as build_report
+from pytest_waves.reporting.rows import Report
+from pytest_waves.reporting.rows import build as build_report
 from pytest_waves.session.gate import Gate
 
 STATE = pytest.StashKey["WavesState"]()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_waves.engine import trial_merge
+import pytest_waves.engine.trial_merge as trial_merge
 from pytest_waves.engine.errors import StepFailed
 from pytest_waves.plan.checks import KIND, check_dependency_name, checks_for
 from pytest_waves.plan.loader import LoadedPlan
@@ -55,7 +55,7 @@ class WaveCheck(pytest.Item):
         return [self.loaded.issue(n)[1] for n in self.numbers]
 
     def runtest(self) -> None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         repo = gitops.open_repo(self.loaded.repo_root)
         repository = self.loaded.plan.repository

@@ -6,12 +6,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_waves.steps.agent import AgentStep
-from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions
-from pytest_waves.steps.run import Run
+from pytest_waves.steps.base import (
+    NotVerifiable,
+    StepContext,
+    StepFailed,
+    StepKind,
+    StepOptions,
+)
 from pytest_waves.steps.deliverable import Deliverable
+from pytest_waves.steps.exports import Exports
 from pytest_waves.steps.git import Integrate, Push, Rebase, Worktree
 from pytest_waves.steps.pr import Pr
-from pytest_waves.steps.exports import Exports
+from pytest_waves.steps.run import Run
 
 __all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOptions", "registry"]
 

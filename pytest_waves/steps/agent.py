@@ -16,9 +16,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from pytest_waves.engine import masking
+import pytest_waves.engine.masking as masking
 from pytest_waves.engine.commands import run_command
-from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed, StepKind, StepOptions, nonempty_command
+from pytest_waves.steps.base import (
+    NotVerifiable,
+    StepContext,
+    StepFailed,
+    StepKind,
+    StepOptions,
+    nonempty_command,
+)
 
 if TYPE_CHECKING:
     import git
@@ -77,7 +84,7 @@ class AgentStep(StepKind[AgentOptions]):
     # -- running ------------------------------------------------------------------------------------
 
     def run(self, options: AgentOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         repo = gitops.open_repo(ctx.worktree)
         argv, agent = self._command(options, ctx)
@@ -114,7 +121,7 @@ class AgentStep(StepKind[AgentOptions]):
         return f"agent finished in {result.duration:.1f}s with {added} new commit{'s' * (added != 1)}"
 
     def verify(self, options: AgentOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         if not self._declares_done(options, ctx):
             raise NotVerifiable("an agent step without deliverables or done_when has nothing to verify")
@@ -163,7 +170,7 @@ class AgentStep(StepKind[AgentOptions]):
     def _problems(self, options: AgentOptions, ctx: StepContext, repo: git.Repo, environment: dict[str, str],
                   *, since: str | None) -> list[str]:
         """What does not hold of: on its branch, new commits since `since`, clean, files, done_when.cmd."""
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         problems = []
         branch = gitops.current_branch(repo)
@@ -191,7 +198,7 @@ class AgentStep(StepKind[AgentOptions]):
     def _tidy_after_kill(ctx: StepContext, lock_before: bool) -> list[str]:
         """The agent's whole group is dead: what its git left half done in the issue's own worktree
         (a stale index.lock, a merge or rebase in progress) is undone, so the next run can start."""
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         if ctx.issue.worktree is None:  # the shared checkout: another issue's git may be at work there
             return []

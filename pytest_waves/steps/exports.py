@@ -25,7 +25,9 @@ class Exports(StepKind[ExportsOptions]):
         return f"check {options.symbol} is exported from {options.root}"
 
     def run(self, options: ExportsOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine.analysis import check_export  # the analyzers load only when a plan checks exports
+        from pytest_waves.engine.analysis import (
+            check_export,  # the analyzers load only when a plan checks exports
+        )
 
         try:
             report = check_export(ctx.worktree / options.root, options.symbol, options.language)

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from pytest_waves.steps.base import NoOptions, StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.steps.base import (
+    NoOptions,
+    StepContext,
+    StepFailed,
+    StepKind,
+    StepOptions,
+)
 
 if TYPE_CHECKING:
     import git
@@ -22,7 +28,7 @@ def _base_ref(ctx: StepContext) -> str:
 
 
 def _on_branch(ctx: StepContext) -> git.Repo:
-    from pytest_waves.engine import gitops
+    import pytest_waves.engine.gitops as gitops
 
     repo = gitops.open_repo(ctx.worktree)
     branch = gitops.current_branch(repo)
@@ -40,7 +46,7 @@ class Worktree(StepKind[NoOptions]):
         return f"ensure worktree {ctx.issue.worktree or '.'} on {ctx.issue.branch}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         path, branch = ctx.worktree, ctx.issue.branch
         if path.exists():
@@ -95,7 +101,7 @@ class Rebase(StepKind[NoOptions]):
         return f"fetch, then rebase {ctx.issue.branch} onto {_base_ref(ctx)}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         repo = _on_branch(ctx)
         gitops.require_clean(repo, "rebase")
@@ -119,7 +125,7 @@ class Rebase(StepKind[NoOptions]):
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
         """The branch contains the remote base as it is now (asked with ls-remote: nothing fetched)."""
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         repo = _on_branch(ctx)
         repository = ctx.repository
@@ -142,7 +148,7 @@ def _take_pushed_work(repo: git.Repo, ctx: StepContext) -> list[str]:
     and the branch lacks is new to the branch: a commit the branch held and no longer has was
     dropped here (an amend, a reset, an earlier rebase), and which history is the work is then a
     person's call: refused, nothing changed, the commits named."""
-    from pytest_waves.engine import gitops
+    import pytest_waves.engine.gitops as gitops
 
     remote, branch = ctx.repository.remote, ctx.issue.branch
     theirs = gitops.resolve(repo, f"refs/remotes/{remote}/{branch}")
@@ -205,7 +211,7 @@ class Integrate(StepKind[IntegrateOptions]):
         return f"merge {self._source(options, ctx)} into {ctx.issue.branch}"
 
     def run(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
@@ -223,7 +229,7 @@ class Integrate(StepKind[IntegrateOptions]):
         return f"merged {source}"
 
     def verify(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
@@ -246,7 +252,7 @@ class Push(StepKind[NoOptions]):
         return f"push {ctx.issue.branch} to {ctx.repository.remote}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         repo = _on_branch(ctx)
         remote, branch = ctx.repository.remote, ctx.issue.branch
@@ -274,7 +280,7 @@ class Push(StepKind[NoOptions]):
         return f"pushed {local[:12]} ({how})"
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops
+        import pytest_waves.engine.gitops as gitops
 
         repo = _on_branch(ctx)
         remote, branch = ctx.repository.remote, ctx.issue.branch
@@ -289,7 +295,7 @@ class Push(StepKind[NoOptions]):
 def _refuse_to_overwrite(repo: git.Repo, ctx: StepContext, there: str) -> None:
     """The remote branch is not behind us: a push would replace it. Allowed only when every commit
     there is one this branch once held (our own rewrite); else name what would be lost."""
-    from pytest_waves.engine import gitops
+    import pytest_waves.engine.gitops as gitops
 
     remote, branch = ctx.repository.remote, ctx.issue.branch
     if gitops.resolve(repo, there) is None:  # pushed after our last fetch: bring it here to name it

@@ -34,7 +34,7 @@ class Pr(StepKind[PrOptions]):
         return f"open or update the PR {ctx.issue.branch} → {base} with `Closes #{ctx.issue.number}`"
 
     def run(self, options: PrOptions, ctx: StepContext) -> str | None:
-        from pytest_waves.engine import gitops  # GitPython loads with the first git step (see steps/git.py)
+        import pytest_waves.engine.gitops as gitops  # GitPython loads with the first git step (see steps/git.py)
 
         repository, issue = ctx.repository, ctx.issue
         repo = gitops.open_repo(ctx.worktree)

@@ -11,7 +11,13 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from pytest_waves.engine.commands import CommandResult, run_command
-from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions, nonempty_command
+from pytest_waves.steps.base import (
+    StepContext,
+    StepFailed,
+    StepKind,
+    StepOptions,
+    nonempty_command,
+)
 
 # Test runners' own words for "ran nothing". A filter that matched no test is not a passing checklist item.
 _CARGO_RESULT = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed")

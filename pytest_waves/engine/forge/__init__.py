@@ -10,8 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_waves.engine.forge.base import (CHECK_MARKS, Forge, ForgeError, PullExists, PullRequest, PullSpec,
-                                            combined_checks)
+from pytest_waves.engine.forge.base import (
+    CHECK_MARKS,
+    Forge,
+    ForgeError,
+    PullExists,
+    PullRequest,
+    PullSpec,
+    combined_checks,
+)
 
 if TYPE_CHECKING:
     from pytest_waves.plan.model import ForgeSettings
@@ -22,7 +29,9 @@ __all__ = ["CHECK_MARKS", "Forge", "ForgeError", "PullExists", "PullRequest", "P
 
 def make_forge(settings: ForgeSettings, plan_path: Path, project: str) -> Forge:
     if settings.kind == "github":
-        from pytest_waves.engine.forge.github import GitHubForge  # PyGithub loads only for plans that use it
+        from pytest_waves.engine.forge.github import (
+            GitHubForge,  # PyGithub loads only for plans that use it
+        )
 
         return GitHubForge(settings)
     from pytest_waves.engine.forge.local import LocalForge

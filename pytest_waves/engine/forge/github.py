@@ -18,9 +18,15 @@ import urllib3
 from github import Auth, Github, GithubException
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
-from pytest_waves.engine.masking import TOKEN_VARIABLES, Secret, mask
-from pytest_waves.engine.forge.base import ForgeError, PullExists, PullRequest, PullSpec, combined_checks
+from pytest_waves.engine.forge.base import (
+    ForgeError,
+    PullExists,
+    PullRequest,
+    PullSpec,
+    combined_checks,
+)
 from pytest_waves.engine.forge.retry import BoundedRetry, create_once
+from pytest_waves.engine.masking import TOKEN_VARIABLES, Secret, mask
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GithubPull

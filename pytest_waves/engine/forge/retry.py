@@ -15,7 +15,10 @@ from typing import Any, TypeVar
 
 import requests
 from github import GithubException, GithubRetry
-from github.GithubException import RateLimitExceededException, RateLimitExceededExceedsMaxWait
+from github.GithubException import (
+    RateLimitExceededExceedsMaxWait,
+    RateLimitExceededException,
+)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE", "OPTIONS"})
 BACKOFF_FACTOR = 0.5  # 0 s, 1 s, 2 s, 4 s … between retries of a 5xx or a timeout
