@@ -112,24 +112,36 @@ def test_xdist_run_prints_one_table_with_every_result(world: GitWorld, run_plan)
 
 
 def test_schema_command_prints_json_schema() -> None:
+    """The plan's JSON Schema is pydantic's, from the same models that validate plans: each step kind
+    a member of the steps' union, its short forms included."""
     out = subprocess.run([sys.executable, "-m", "pytest_waves", "schema"], check=True, capture_output=True,
                          text=True).stdout
     schema = json.loads(out)
-    step_kinds = {next(iter(form["required"])) for form in schema["$defs"]["Step"]["anyOf"] if "required" in form}
-    assert step_kinds == {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "agent", "push", "pr"}
+    assert (schema["$schema"], schema["title"]) == ("https://json-schema.org/draft/2020-12/schema", "pytest-waves plan")
+    forms, bare = schema["$defs"]["Issue"]["properties"]["steps"]["items"]["anyOf"]
+    members = [schema["$defs"][form["$ref"].rsplit("/", 1)[1]] for form in forms["oneOf"]]
+    kinds = {"worktree", "rebase", "integrate", "deliverable", "exports", "run", "agent", "push", "pr"}
+    assert {member["required"][0] for member in members} == kinds == set(bare["enum"])
     assert schema["properties"]["waves"]["type"] == "array"
-    # the shipped plans are valid against it, and a github forge without its repository is not
+    # the shipped plans are valid against it; what the loader refuses, the schema refuses too
     import jsonschema
     import yaml
 
     plans = Path(__file__).resolve().parents[1] / "plans"
     for name in ("demo.yaml", "luminaguard.yaml"):
         jsonschema.validate(yaml.safe_load((plans / name).read_text()), schema)
-    broken = {**yaml.safe_load((plans / "demo.yaml").read_text()), "forge": {"kind": "github"}}
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(broken, schema)
+    demo = yaml.safe_load((plans / "demo.yaml").read_text())
+    for broken in ({**demo, "forge": {"kind": "github"}}, {**demo, "forge": "gitlab"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
     with pytest.raises(jsonschema.ValidationError, match="'repo' is a required property"):
-        jsonschema.validate({"kind": "github"}, schema["$defs"]["ForgeSettings"]["anyOf"][1])
+        jsonschema.validate({"kind": "github"}, schema["$defs"]["ForgeSettings"])
+    issue = demo["waves"][0]["issues"][0]
+    for step in ("rebais", {"run": "x", "push": None}, {"run": {"cmd": "x", "colour": "red"}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**issue, "steps": [step]}, schema["$defs"]["Issue"] | {"$defs": schema["$defs"]})
+    for step in ("rebase", {"rebase": None}, {"run": "cargo test"}, {"name": "t", "run": ["cargo", "test"]}):
+        jsonschema.validate({**issue, "steps": [step]}, schema["$defs"]["Issue"] | {"$defs": schema["$defs"]})
 
 
 def test_junit_testcases_carry_wave_issue_step_and_kind(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:

@@ -16,40 +16,15 @@ from typing import Any
 
 from pytest_waves.cli.derive import branch_changes, derive, describe, write
 from pytest_waves.engine.masking import mask
+from pytest_waves.plan.kinds import plan_model
 from pytest_waves.plan.loader import PlanError, load_plan
-from pytest_waves.plan.model import COMMON_STEP_KEYS, Plan, When
 from pytest_waves.steps import registry
 from pytest_waves.steps.base import StepFailed
 
 
 def plan_schema() -> dict[str, Any]:
-    """The pydantic schema of the plan, with each step kind's own options in place of the raw step."""
-    schema = Plan.model_json_schema()
-    kinds = registry()
-    step_forms: list[dict[str, Any]] = [{"type": "string", "enum": sorted(kinds)}]
-    defs = schema.setdefault("$defs", {})
-    defs["When"] = When.model_json_schema()
-    forge = defs["ForgeSettings"]
-    forge["if"] = {"properties": {"kind": {"const": "github"}}, "required": ["kind"]}
-    forge["then"] = {"required": ["repo"]}  # as the model's own check says
-    defs["ForgeSettings"] = {"anyOf": [{"const": "local", "description": "the short form: `forge: local`"}, forge]}
-    for name, kind in sorted(kinds.items()):
-        options = kind.Options.model_json_schema()
-        defs.update(options.pop("$defs", {}))
-        value: dict[str, Any] = {"anyOf": [options, {"type": "null"}]}
-        if kind.shorthand:
-            shorthand = options["properties"][kind.shorthand]
-            value["anyOf"].append({k: v for k, v in shorthand.items() if k in ("type", "anyOf", "items")})
-        step_forms.append({
-            "type": "object", "additionalProperties": False, "required": [name],
-            "properties": {name: value, "name": {"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
-                           "when": {"$ref": "#/$defs/When"}},
-        })
-    defs["Step"] = {"description": f"one step kind key, plus optional {', '.join(COMMON_STEP_KEYS)}",
-                    "anyOf": step_forms}
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "pytest-waves plan"
-    return schema
+    """The plan's JSON Schema, as pydantic writes it from the plan model of the installed step kinds."""
+    return plan_model(_step_kinds()).model_json_schema()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pytest_waves.plan.graph import find_cycle, stable_topological_order
-from pytest_waves.plan.kinds import Kind
-from pytest_waves.plan.model import Issue, Plan, Wave
+from pytest_waves.plan.kinds import Kind, plan_model
+from pytest_waves.plan.model import COMMON_STEP_KEYS, Issue, Plan, Wave
 from pytest_waves.plan.source import (
     LineMap,
     Loc,
@@ -130,13 +130,11 @@ def _load_plan(path: Path, kinds: Mapping[str, Kind], repo_override: str | None)
         return PlanError(path, message, line_of(lines, loc), dotted(loc))
 
     try:
-        plan = Plan.model_validate(data)
+        plan = plan_model(kinds).model_validate(data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        loc = _data_loc(error["loc"], data)
-        got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_short(error.get('input'))})"
-        message = _message(error) + got
-        more = len(exc.errors()) - 1
+        errors = exc.errors(include_url=False)
+        loc, message = _located(errors[0], data, kinds)
+        more = len({_choice(error["loc"]) for error in errors} - {_choice(errors[0]["loc"])})
         raise fail(loc, message + (f"; {more} more error(s) after this one" if more else "")) from None
 
     if repo_override is None:
@@ -208,18 +206,7 @@ def _plan_steps(loaded: LoadedPlan, issue: Issue, loc: Loc, kinds: Mapping[str, 
     used: set[str] = set()
     for s, step in enumerate(issue.steps):
         step_loc: Loc = (*loc, "steps", s)
-        kind = kinds.get(step.kind)
-        if kind is None:
-            known = ", ".join(sorted(kinds))
-            raise fail((*step_loc, step.kind), f"unknown step kind {step.kind!r} (known kinds: {known})")
-        raw = kind.parse_options(step.options)
-        try:
-            options = kind.Options.model_validate(raw)
-        except ValidationError as exc:
-            error = exc.errors(include_url=False)[0]
-            option_loc = (*step_loc, step.kind, *_data_loc(error["loc"], raw))
-            got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_short(error.get('input'))})"
-            raise fail(option_loc, _message(error) + got) from None
+        kind, options = kinds[step.kind], step.options  # validated with the plan (plan/kinds.py)
         problem = kind.check_plan(options, loaded.plan)
         if problem:
             raise fail((*step_loc, step.kind), problem)
@@ -300,6 +287,49 @@ def _data_loc(loc: tuple[int | str, ...], data: Any) -> Loc:
             result.append(part)  # a missing or unknown key: point at its parent line, name the key
             node = None
     return tuple(result)
+
+
+def _is_label(part: int | str) -> bool:
+    """A part of a pydantic location that names a union's branch or a validator, not a key."""
+    return isinstance(part, str) and (part[:1].isupper() or "[" in part or part.startswith("function-")
+                                      or part in ("none", "str", "int", "float", "bool", "list", "dict"))
+
+
+def _choice(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The location up to its first union branch: errors of a union's other branches share it."""
+    for n, part in enumerate(loc):
+        if _is_label(part):
+            return loc[:n]
+    return loc
+
+
+def _located(error: Any, data: Any, kinds: Mapping[str, Kind]) -> tuple[Loc, str]:
+    """Where in the YAML an error is, and what to say: a step's errors are told in the step's terms
+    (its kind, its options as written), not in the shape of the union that validated it."""
+    loc = tuple(error["loc"])
+    got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_short(error.get('input'))})"
+    at = next((n + 2 for n in range(len(loc) - 1) if loc[n] == "steps" and isinstance(loc[n + 1], int)), None)
+    if at is None:
+        return _data_loc(loc, data), _message(error) + got
+    step_loc, step = _data_loc(loc[:at], data), _walk(data, loc[:at])
+    if error["type"] == "union_tag_invalid":
+        tag = error["ctx"]["tag"]
+        return (*step_loc, tag), f"unknown step kind {tag!r} (known kinds: {', '.join(sorted(kinds))})"
+    if error["type"] == "union_tag_not_found":
+        found = ", ".join(map(str, (k for k in step if k not in COMMON_STEP_KEYS))) if isinstance(step, dict) else ""
+        return step_loc, f"a step needs exactly one step kind key besides name/when (found: {found or 'none'})"
+    tag, *inside = [part for part in loc[at:] if not _is_label(part)]
+    if inside and inside[0] == tag and tag in kinds:  # the kind's own field: its options
+        value = step.get(tag) if isinstance(step, dict) else None
+        raw = kinds[str(tag)].parse_options({} if value is None else value)
+        return (*step_loc, tag, *_data_loc(tuple(inside[1:]), raw)), _message(error) + got
+    return (*step_loc, *_data_loc(tuple(inside), step)), _message(error) + got
+
+
+def _walk(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        data = data[part]
+    return data
 
 
 def _message(error: Any) -> str:

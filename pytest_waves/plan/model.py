@@ -1,16 +1,24 @@
 """The plan as typed data: what a wave plan holds, validated by pydantic.
 
-Step options are not modelled here: each step kind owns its options model (see ``steps``), so a
-third-party kind validates its own options. Here a step is its common keys plus the raw options.
+Each step kind owns its options model (see ``steps``), so a third-party kind validates its own
+options. A step here is its common keys; plan/kinds.py makes one subclass per registered kind and
+the plan model whose steps are their discriminated union, validated in one pass.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 COMMON_STEP_KEYS = ("name", "when")
@@ -43,32 +51,18 @@ class When(Strict):
         return f"only on {', '.join(self.os)} (this is {here})"
 
 
-class Step(Strict):
-    """One checklist item: ``{kind: options, name?, when?}`` or just ``kind``."""
+class StepBase(Strict):
+    """One checklist item: ``{kind: options, name?, when?}``, or just ``kind``. plan/kinds.py makes a
+    subclass per step kind, whose one more field, named by the kind, holds its options."""
 
-    kind: str
-    options: Any = Field(default_factory=dict)  # validated by the kind's own Options model
+    kind: ClassVar[str] = ""
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     when: When | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _split_kind(cls, data: Any) -> Any:
-        # `- rebase` and `- run: cargo test` are the short forms; `kind`/`options` is the parsed form.
-        if isinstance(data, str):
-            return {"kind": data}
-        if not isinstance(data, dict) or "kind" in data:
-            return data
-        kind_keys = [key for key in data if key not in COMMON_STEP_KEYS]
-        if len(kind_keys) != 1:
-            found = ", ".join(map(str, kind_keys)) or "none"
-            raise ValueError(f"a step needs exactly one step kind key besides name/when (found: {found})")
-        kind = kind_keys[0]
-        value = data[kind]
-        parsed: dict[str, Any] = {k: data[k] for k in COMMON_STEP_KEYS if k in data}
-        parsed["kind"] = kind
-        parsed["options"] = {} if value is None else value
-        return parsed
+    @property
+    def options(self) -> BaseModel:
+        value: BaseModel = getattr(self, self.kind)
+        return value
 
 
 class Risk(Strict):
@@ -86,7 +80,7 @@ class Issue(Strict):
     risk: Risk = Field(default_factory=Risk)
     deferrable: bool = False
     criteria: str = ""
-    steps: list[Step] = Field(min_length=1)
+    steps: list[StepBase] = Field(min_length=1)
 
     @field_validator("branch")
     @classmethod
@@ -138,6 +132,10 @@ class Repository(Strict):
 class ForgeSettings(Strict):
     """Where pull requests live: the embedded local forge, or GitHub (token from the environment)."""
 
+    # What _github_names_its_repository checks, said in the JSON Schema too
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={
+        "if": {"properties": {"kind": {"const": "github"}}, "required": ["kind"]}, "then": {"required": ["repo"]}})
+
     kind: Literal["local", "github"] = "local"
     repo: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
                              description="owner/name of the GitHub repository")
@@ -147,11 +145,6 @@ class ForgeSettings(Strict):
     max_wait: float = Field(default=120, ge=0, description="longest wait for a rate limit to reset, seconds")
     write_interval: float = Field(default=1.0, ge=0,
                                   description="seconds between writes (GitHub asks for one)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"kind": data} if isinstance(data, str) else data
 
     @field_validator("api_url")
     @classmethod
@@ -166,6 +159,10 @@ class ForgeSettings(Strict):
         if self.kind == "github" and self.repo is None:
             raise ValueError("a github forge needs `repo: owner/name`")
         return self
+
+
+def _forge_short_form(data: Any) -> Any:
+    return {"kind": data} if isinstance(data, str) else data  # `forge: local`
 
 
 class Agent(Strict):
@@ -188,9 +185,13 @@ class MergeChecks(Strict):
 
 
 class Plan(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, title="pytest-waves plan",
+                              json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"})
+
     project: str = Field(min_length=1)
     repository: Repository = Field(default_factory=Repository)
-    forge: ForgeSettings = Field(default_factory=ForgeSettings)
+    forge: Annotated[ForgeSettings, BeforeValidator(_forge_short_form, json_schema_input_type=ForgeSettings | Literal[
+        "local"])] = Field(default_factory=ForgeSettings, description="`local` (the default) or the GitHub settings")
     merges: MergeChecks | None = Field(default=None, description="add wave-level merge checks")
     agents: dict[str, Agent] = Field(default_factory=dict, description="name → agent, for `agent` steps")
     waves: list[Wave] = Field(min_length=1)
