@@ -9,14 +9,16 @@ import time
 
 import pytest
 
-from pytest_waves.parallel.ledger import Entry, Ledger, Stopped
+from pytest_waves.parallel.ledger import Ledger, Stopped
+from pytest_waves.session.results import Result
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from pytest_waves.parallel.ledger import Entry, Ledger
+from pytest_waves.parallel.ledger import Ledger
+from pytest_waves.session.results import Result
 time.sleep(0.3)
-Ledger(Path(sys.argv[1])).record("plan::issue154::clippy", Entry(phases={"setup": "passed", "call": "failed",
+Ledger(Path(sys.argv[1])).record("plan::issue154::clippy", Result(phases={"setup": "passed", "call": "failed",
                                                                          "teardown": "passed"},
                                                                  cause="step clippy failed"))
 """
@@ -34,15 +36,15 @@ def test_an_entry_written_by_another_process_reaches_the_waiter(ledger: Ledger) 
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(ledger.path)])
     entries = ledger.wait(["plan::issue154::clippy"])
     writer.wait(timeout=30)
-    assert entries == {"plan::issue154::clippy": Entry(phases={"setup": "passed", "call": "failed",
+    assert entries == {"plan::issue154::clippy": Result(phases={"setup": "passed", "call": "failed",
                                                                "teardown": "passed"},
                                                        cause="step clippy failed")}
 
 
 def test_entries_already_there_are_returned_at_once(ledger: Ledger) -> None:
-    done = Entry(phases=dict.fromkeys(("setup", "call", "teardown"), "passed"))
+    done = Result(phases=dict.fromkeys(("setup", "call", "teardown"), "passed"))
     ledger.record("a", done)
-    ledger.record("b", Entry(phases={"setup": "skipped", "call": None, "teardown": "passed"}, cause="x", gated=True))
+    ledger.record("b", Result(phases={"setup": "skipped", "call": None, "teardown": "passed"}, cause="x", gated=True))
     assert ledger.wait(["a", "b"])["b"].gated
     assert ledger.get("missing") is None
 

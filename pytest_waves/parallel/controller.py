@@ -13,12 +13,13 @@ from pytest_waves.parallel.adapters import (
     WorkerController,
     max_worker_restarts,
 )
-from pytest_waves.parallel.ledger import LEDGER_KEY, Entry, Ledger
+from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger
 from pytest_waves.parallel.scheduler import WavesScheduling
 from pytest_waves.parallel.units import NodeIds
 from pytest_waves.plan.stepid import issue_of_unit
 from pytest_waves.reporting.status import CRASHED
 from pytest_waves.session.adapters import junit_xml
+from pytest_waves.session.results import Result
 from pytest_waves.session.runids import RUN_KEY
 from pytest_waves.session.state import WavesState
 
@@ -94,7 +95,7 @@ class Controller:
         if ref is None:
             return
         cause = f"step {ref.step} {CRASHED}"
-        self.ledger.record(ref.id.dependency_name, Entry(phases={"setup": "failed", "call": None, "teardown": None},
+        self.ledger.record(ref.id.dependency_name, Result(phases={"setup": "failed", "call": None, "teardown": None},
                                                       cause=cause))
         report.user_properties = ref.id.properties(ref.loaded.issue(ref.issue)[0].id)
         self._junit_properties(report)

@@ -2,9 +2,9 @@
 
 pytest-dependency keeps results in the memory of one process; a step on worker gw1 cannot see that
 its dependency passed on gw0. Each finished step is therefore written here (one small JSON file per
-dependency name, written atomically), and a worker about to run a dependant waits for those entries
-and copies them into its own pytest-dependency manager, so the `dependency` marks mean the same
-thing under `-n 8` as under `-n 0`.
+dependency name, written atomically: a session/results.py `Result`), and a worker about to run a
+dependant waits for those results and adopts them into its own store (and so into its
+pytest-dependency manager), so the `dependency` marks mean the same thing under `-n 8` as under `-n 0`.
 """
 
 from __future__ import annotations
@@ -16,22 +16,15 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+
+from pytest_waves.session.results import Result
 
 STOP = "stop"  # written when the run is stopping (-x, --maxfail): waiting workers give up at once
 
 
 LEDGER_KEY = "waves_ledger"  # the workerinput key by which workers find the controller's ledger
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One finished step: pytest-dependency's phase outcomes and, if it did not pass, why."""
-
-    phases: dict[str, str | None]
-    cause: str | None = None
-    gated: bool = False  # the step was itself held back by the gate: its cause is a full reason
 
 
 class Stopped(Exception):
@@ -49,19 +42,19 @@ class Ledger:
     def _file(self, name: str) -> Path:
         return self.path / (hashlib.sha1(name.encode()).hexdigest() + ".json")
 
-    def record(self, name: str, entry: Entry) -> None:
+    def record(self, name: str, entry: Result) -> None:
         data = json.dumps({"name": name, **asdict(entry)})
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-")
         with os.fdopen(fd, "w") as handle:
             handle.write(data)
         os.replace(tmp, self._file(name))  # readers see nothing or the whole entry
 
-    def get(self, name: str) -> Entry | None:
+    def get(self, name: str) -> Result | None:
         try:
             data = json.loads(self._file(name).read_text())
         except FileNotFoundError:
             return None
-        return Entry(phases=data["phases"], cause=data["cause"], gated=data["gated"])
+        return Result(phases=data["phases"], cause=data["cause"], gated=data["gated"])
 
     def stop(self) -> None:
         (self.path / STOP).touch()
@@ -70,13 +63,13 @@ class Ledger:
     def stopped(self) -> bool:
         return (self.path / STOP).exists()
 
-    def wait(self, names: Iterable[str], alive: Callable[[], bool] = lambda: True) -> dict[str, Entry]:
+    def wait(self, names: Iterable[str], alive: Callable[[], bool] = lambda: True) -> dict[str, Result]:
         """Block until every name has an entry; raise Stopped if the run stops or `alive()` turns false.
 
         Polling a local directory costs microseconds a round; the sleep grows from 1 ms to 5 ms, so a
         dependant starts within milliseconds of its dependency and an hours-long wait stays cheap.
         """
-        found: dict[str, Entry] = {}
+        found: dict[str, Result] = {}
         missing = [name for name in names]
         delay = 0.001
         while True:

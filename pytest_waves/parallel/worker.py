@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from pytest_waves.parallel.ledger import LEDGER_KEY, Entry, Ledger, Stopped
+from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger, Stopped
 from pytest_waves.plan.stepid import StepId
-from pytest_waves.session.adapters import adopt_result, recorded_result
+from pytest_waves.session.adapters import recorded_result
 from pytest_waves.session.gate import Gate
 
 
@@ -48,18 +48,13 @@ class Worker:
         if not elsewhere:
             return
         try:
-            entries = self.ledger.wait(elsewhere, alive=lambda: os.getppid() == self.parent)
+            found = self.ledger.wait(elsewhere, alive=lambda: os.getppid() == self.parent)
         except Stopped as stopped:
             reason = f"blocked by {_issue_of(str(stopped))} (the run stopped before it finished)"
-            self.gate.causes[marker.kwargs["name"]] = reason
-            self.gate.gated.add(marker.kwargs["name"])
+            self.gate.results.hold(marker.kwargs["name"], reason)
             pytest.skip(reason)
-        for name, entry in entries.items():
-            adopt_result(item, name, entry.phases)
-            if entry.cause:
-                self.gate.causes[name] = entry.cause
-            if entry.gated:
-                self.gate.gated.add(name)
+        for name, result in found.items():
+            self.gate.results.adopt(item, name, result)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
@@ -68,9 +63,7 @@ class Worker:
         if marker is None:
             return
         name = marker.kwargs["name"]
-        result = recorded_result(item, name)
-        phases = dict(result[1]) if result is not None else {"setup": "skipped", "call": None, "teardown": None}
-        self.ledger.record(name, Entry(phases=phases, cause=self.gate.causes.get(name), gated=name in self.gate.gated))
+        self.ledger.record(name, self.gate.results.result(item, name))
 
 
 def _issue_of(names: str) -> str:

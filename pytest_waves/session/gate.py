@@ -13,6 +13,7 @@ import pytest
 from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import SCOPE, recorded_result, trust_as_passed
+from pytest_waves.session.results import Results
 
 _DEPENDENCY = pytest.mark.dependency
 CACHE_KEY = "waves/outcomes"
@@ -42,8 +43,7 @@ class Gate:
         self.recorded = recorded  # plan key → issue number → last status, from pytest's cache
         self.ignore_unknown = ignore_unknown
         self.selected: set[str] = set()
-        self.causes: dict[str, str] = {}  # dependency name → why it did not pass
-        self.gated: set[str] = set()  # names this gate skipped: their cause is already a full reason
+        self.results = Results()
 
     def select(self, items: list[pytest.Item]) -> None:
         self.selected = {m.kwargs["name"] for item in items
@@ -64,14 +64,13 @@ class Gate:
                 reason = self._explain(item, name)
             if reason is None:
                 continue
-            self.causes[marker.kwargs["name"]] = reason
-            self.gated.add(marker.kwargs["name"])
+            self.results.hold(marker.kwargs["name"], reason)
             pytest.skip(reason)
 
     def observe(self, item: pytest.Item, report: pytest.TestReport) -> None:
         """Remember why a step did not pass, to explain the steps and issues waiting on it."""
         marker = item.get_closest_marker("dependency")
-        if marker is None or report.passed or marker.kwargs["name"] in self.causes:
+        if marker is None or report.passed or self.results.cause(marker.kwargs["name"]) is not None:
             return
         step = _label(item)
         if hasattr(report, "wasxfail"):
@@ -80,18 +79,18 @@ class Gate:
             cause = f"step {step} failed" if report.when == "call" else f"step {step} errored in {report.when}"
         else:
             cause = f"step {step} was skipped"
-        self.causes[marker.kwargs["name"]] = cause
+        self.results.did_not_pass(marker.kwargs["name"], cause)
 
     def _explain(self, item: pytest.Item, name: str) -> str:
         step_id = StepId.from_dependency_name(name)
         if step_id is None:
             return f"{name} did not pass"
         issue, step = step_id.issue, step_id.step
-        cause = self.causes.get(name, f"step {step} did not pass")
+        cause = self.results.cause(name) or f"step {step} did not pass"
         own = getattr(item, "issue", None)
         if own is None or issue != own.number:
             return f"blocked by #{issue} ({cause})"
-        if name in self.gated:
+        if self.results.was_held(name):
             return cause  # the step before was itself held back: same reason
         failed = f"step {step} failed"
         return f"after failed step {step}{cause.removeprefix(failed)}" if cause.startswith(failed) else f"after {cause}"
