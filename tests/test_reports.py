@@ -324,3 +324,17 @@ def test_a_third_party_kind_recording_odd_facts_still_gets_its_table(pytester: p
     (step,) = json.loads((pytester.path / "report.json").read_text())["issues"][0]["steps"]
     assert (step["command"], step["log"], step["exit_code"]) == ("ruff check src", "lint.log", None)
     assert json.loads((pytester.path / "report.json").read_text())["issues"][0]["pr_checks"] is None
+
+
+def test_the_table_lines_up_wide_characters_and_joined_emoji(pytester: pytest.Pytester, world: GitWorld) -> None:
+    from wcwidth import wcswidth
+
+    issues = issue("[{run: {cmd: 'true', allow_empty: true}}]", worktree=False, title="🧑‍💻 pairing 漢字") + issue(
+        "[{run: {cmd: 'true', allow_empty: true}}]", number=8, worktree=False, title="plain")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest("--waves", "plan.yaml")
+    result.assert_outcomes(passed=2)
+    rows = [line for line in result.outlines if line.startswith("1 ") and ("#7" in line or "#8" in line)]
+    assert len(rows) == 2
+    columns = {wcswidth(line[:line.index("1/1")]) for line in rows}  # where the Steps column starts
+    assert len(columns) == 1, rows

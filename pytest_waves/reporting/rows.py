@@ -6,11 +6,12 @@ tracking comment are all written from the same `Report`."""
 from __future__ import annotations
 
 import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
+
+from wcwidth import wcswidth
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.reporting.outcomes import Outcomes, StepRecord
@@ -146,9 +147,9 @@ def cells(row: IssueResult) -> tuple[str, ...]:
 
 
 def _width(text: str) -> int:
-    # Emoji take two terminal columns; the variation selector takes none.
-    return sum(0 if unicodedata.category(c) == "Mn" or c == "\ufe0f" else
-               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    """Terminal columns: emoji and wide characters take two, joined emoji sequences one glyph's."""
+    columns: int = wcswidth(text)
+    return columns if columns >= 0 else len(text)  # a control character: count it as one
 
 
 def terminal_lines(report: Report) -> list[str]:
