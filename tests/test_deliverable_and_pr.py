@@ -82,3 +82,63 @@ def test_pr_needs_the_branch_on_the_remote(world: GitWorld, run_plan) -> None:
     result = run_plan(issue("[pr]"))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*feature/issue-152 is not on origin; push it before opening a PR*"])
+
+
+# A deliverable is the branch's work: a file main already had proves nothing (issue "Verdicts that hold").
+
+def on_main(world: GitWorld) -> None:
+    world.commit(world.repo, {"docs/research.md": DOC}, "research already on main")
+    world.repo.git.push("origin", "main")
+
+
+def test_a_deliverable_already_on_the_base_and_unchanged_fails(world: GitWorld, run_plan) -> None:
+    on_main(world)
+    world.worktree("wt/pr-169", "feature/issue-152", {"other.txt": "x\n"})
+    result = run_plan(issue("\n    - deliverable: {path: docs/research.md, sections: [Summary]}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*docs/research.md is already on origin/main and this branch does not change it*",
+                                 "*if it may stay as it is, set `changed: false`*"])
+
+
+def test_changed_false_accepts_a_deliverable_the_base_already_has(world: GitWorld, run_plan) -> None:
+    on_main(world)
+    world.worktree("wt/pr-169", "feature/issue-152", {"other.txt": "x\n"})
+    result = run_plan(issue("\n    - deliverable: {path: docs/research.md, changed: false}"), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*✅ deliverable (deliverable) — docs/research.md: 5 lines, may be unchanged"])
+
+
+def test_a_deliverable_the_branch_changes_passes(world: GitWorld, run_plan) -> None:
+    on_main(world)
+    world.worktree("wt/pr-169", "feature/issue-152", {"docs/research.md": DOC + "\n## Risks\nNone.\n"})
+    result = run_plan(issue("\n    - deliverable: docs/research.md"), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*docs/research.md: 7 lines, changed on the branch since origin/main"])
+
+
+@pytest.mark.parametrize("how", ["merge", "squash"])
+def test_after_the_branch_is_merged_a_rerun_still_passes(world: GitWorld, run_plan, how: str) -> None:
+    tree = world.worktree("wt/pr-169", "feature/issue-152", {"docs/research.md": DOC})
+    step = "\n    - deliverable: docs/research.md"
+    run_plan(issue(step)).assert_outcomes(passed=1)
+    main = world.repo
+    if how == "merge":
+        main.git.merge("--no-ff", "-q", "-m", "Merge #152", "feature/issue-152")
+    else:
+        main.git.merge("--squash", "-q", "feature/issue-152")
+        main.git.commit("-q", "-m", "Research (#152)")
+    main.git.push("origin", "main")
+    tree.git.fetch("origin")
+    result = run_plan(issue(step), "-v")
+    result.assert_outcomes(passed=1)
+    expected = "changed by the branch's commit * (merged since)" if how == "merge" else "changed on the branch since"
+    result.stdout.fnmatch_lines([f"*docs/research.md: 5 lines, {expected}*"])
+
+
+def test_an_uncommitted_deliverable_is_not_delivered_yet(world: GitWorld, run_plan) -> None:
+    world.worktree("wt/pr-169", "feature/issue-152")
+    (world.path / "wt/pr-169/docs").mkdir()
+    (world.path / "wt/pr-169/docs/research.md").write_text(DOC)
+    result = run_plan(issue("\n    - deliverable: docs/research.md"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*docs/research.md is changed in the worktree but not committed*"])

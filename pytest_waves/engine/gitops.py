@@ -151,6 +151,13 @@ def fetch_objects(repo: git.Repo, remote: str, branch: str) -> None:
         repo.git.fetch("--no-tags", "--refmap=", remote, f"refs/heads/{branch}")
 
 
+def own_commits(repo: git.Repo, base: str) -> list[str]:
+    """The branch's own commits: on HEAD's first-parent line and not on `base`'s. They stay the
+    branch's after a merge commit brought them into the base (as its second parent's line)."""
+    on_base = set(str(repo.git.rev_list("--first-parent", base)).split())
+    return [sha for sha in str(repo.git.rev_list("--first-parent", "HEAD")).split() if sha not in on_base]
+
+
 def merge_base(repo: git.Repo, *commits: str) -> str | None:
     try:
         return str(repo.git.merge_base(*commits)) or None
