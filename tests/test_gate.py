@@ -99,7 +99,7 @@ def test_deferrable_failure_is_deferred_not_failed(world: GitWorld, run_plan) ->
     result.assert_outcomes(passed=3, xfailed=1, skipped=3)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines_random([
-        "*#155*⏭ deferred (step build failed; #155 is deferrable)*",
+        "*#155*⏭ deferred (step build failed: exit code 1, expected exit code 0; #155 is deferrable)*",
         "*#156*⏸ blocked (blocked by #155 (step build failed (deferred)))*",
         "SKIPPED [1] plan.yaml:32: after failed step build (deferred)",
     ])

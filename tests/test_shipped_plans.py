@@ -24,7 +24,8 @@ def test_demo_plan_shows_every_status(pytester: pytest.Pytester) -> None:
         "1*#1*Design notes for democalc*5/5*#1 open*✅ passed*",
         "1*#2*Calculator API*6/6*#2 open*✅ passed*",
         "2*#3*Scientific mode*6/6*#3 open*✅ passed*",
-        "2*#4*Plotting backend*2/5*—*⏭ deferred (step tests failed; #4 is deferrable)*",
+        "2*#4*Plotting backend*2/5*—*⏭ deferred (step tests failed: exit code 1, expected exit code 0: "
+        "FAIL: test_backend_available*; #4 is deferrable)*",
         "3*#5*Export plots to PNG*0/5*—*⏸ blocked (blocked by #4 (step tests failed (deferred)))*",
         "3 passed, 1 blocked, 1 deferred",
     ])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import gc
 import posixpath
+import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -133,8 +135,11 @@ def _load_plan(path: Path, kinds: Mapping[str, Kind], repo_override: str | None)
         plan = plan_model(kinds).model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        loc, message = _located(errors[0], data, kinds)
-        more = len({_choice(error["loc"]) for error in errors} - {_choice(errors[0]["loc"])})
+        first = _first_error(errors)
+        loc, message = _located(first, data, kinds)
+        if first["type"] == "extra_forbidden":
+            message += _did_you_mean(str(first["loc"][-1]), errors, plan_model(kinds))
+        more = len({_choice(error["loc"]) for error in errors} - {_choice(first["loc"])})
         raise fail(loc, message + (f"; {more} more error(s) after this one" if more else "")) from None
 
     if repo_override is None:
@@ -324,6 +329,45 @@ def _located(error: Any, data: Any, kinds: Mapping[str, Kind]) -> tuple[Loc, str
         raw = kinds[str(tag)].parse_options({} if value is None else value)
         return (*step_loc, tag, *_data_loc(tuple(inside[1:]), raw)), _message(error) + got
     return (*step_loc, *_data_loc(tuple(inside), step)), _message(error) + got
+
+
+def _first_error(errors: list[Any]) -> Any:
+    """The error to tell: pydantic's first, except that a misspelt key (`wavez`) is told rather than
+    the field it leaves missing (`waves`)."""
+    first = errors[0]
+    if first["type"] == "missing":
+        parent = first["loc"][:-1]
+        extra = [error for error in errors if error["type"] == "extra_forbidden" and error["loc"][:-1] == parent]
+        if extra:
+            return extra[0]
+    return first
+
+
+def _did_you_mean(key: str, errors: list[Any], model: type[BaseModel]) -> str:
+    """` (did you mean `waves`?)`: the closest of the keys left missing beside it, else of every key
+    the plan knows; nothing when none is close."""
+    missing = [str(error["loc"][-1]) for error in errors if error["type"] == "missing"]
+    close = difflib.get_close_matches(key, missing, n=1) or difflib.get_close_matches(key, sorted(_keys(model)), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _keys(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    """Every field name of the model and of the models inside it."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    found = set(model.model_fields)
+    for info in model.model_fields.values():
+        for inner in _models_in(info.annotation):
+            found |= _keys(inner, seen)
+    return found
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
 
 
 def _walk(data: Any, loc: tuple[int | str, ...]) -> Any:

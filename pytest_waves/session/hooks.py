@@ -79,7 +79,9 @@ class WavesRun:
         if isinstance(item, StepItem) and item.issue.deferrable and rep.when == "call" and rep.failed:
             # "complete or deferred to specialist": reported like an xfail, not as a failure of the run
             rep.outcome = "skipped"
-            rep.wasxfail = f"step {item.planned.name} failed; #{item.issue.number} is deferrable"  # type: ignore[attr-defined]
+            why = dict(item.user_properties).get("waves.failure")
+            rep.wasxfail = (f"step {item.planned.name} failed{f': {why}' if why else ''}; "  # type: ignore[attr-defined]
+                            f"#{item.issue.number} is deferrable")
         self.state.gate.observe(item, rep)
         if rep.when == "call":  # when it ran, for the timeline. On the item, so that the teardown
             # report carries it too: JUnit writes only that report's properties

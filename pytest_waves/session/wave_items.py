@@ -26,6 +26,7 @@ from pytest_waves.plan.model import Issue, Wave
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import TerminalRepr
 from pytest_waves.session.gate import dependency_mark
+from pytest_waves.session.state import state_of
 
 if TYPE_CHECKING:
     import git
@@ -38,11 +39,26 @@ class WaveCheck(pytest.Item):
         self.place = place
         self.add_marker(KIND)
         self.add_marker("waves")
-        depends = [] if self.name == "checkouts" else [
-            StepId(loaded.key, n, step).dependency_name for n in issues for step in loaded.applicable[n]]
-        self.add_marker(dependency_mark(check_dependency_name(loaded.key, wave, self.name), depends))
+        if state_of(self.config).dry_run:
+            self.add_marker(pytest.mark.skip(reason=f"dry run: would {self.describe()}"))
+        else:
+            depends = [] if self.name == "checkouts" else [
+                StepId(loaded.key, n, step).dependency_name for n in issues for step in loaded.applicable[n]]
+            self.add_marker(dependency_mark(check_dependency_name(loaded.key, wave, self.name), depends))
         self.user_properties += [("waves.plan", loaded.key), ("waves.wave", str(wave.id)),
                                  ("waves.check", self.name), ("waves.kind", KIND)]
+
+    def describe(self) -> str:
+        """What the check would do (dry runs)."""
+        numbers = " and ".join(f"#{n}" for n in self.numbers)
+        if self.name == "checkouts":
+            return f"check that each branch of wave {self.wave.id} is checked out only in its planned worktree"
+        if self.name == "fresh-base":
+            limit = self.loaded.plan.merges.max_behind  # type: ignore[union-attr]
+            return f"check that every branch of wave {self.wave.id} is within {limit} commits of the base"
+        if self.name == "integration":
+            return f"trial-merge wave {self.wave.id}'s branches one after another onto the base ({numbers})"
+        return f"trial-merge {numbers} (changed files, overlap, conflicts) without touching either branch"
 
     @property
     def plan_position(self) -> tuple[str, int, int]:

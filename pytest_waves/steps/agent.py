@@ -25,6 +25,7 @@ from pytest_waves.steps.base import (
     StepKind,
     StepOptions,
     nonempty_command,
+    not_installed,
 )
 
 if TYPE_CHECKING:
@@ -99,6 +100,10 @@ class AgentStep(StepKind[AgentOptions]):
         try:
             result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
                                  on_line=ctx.on_output)
+        except FileNotFoundError as exc:
+            if exc.filename != argv[0]:
+                raise
+            raise not_installed(argv[0], f"agent {options.use or next(iter(ctx.plan.plan.agents), '')}") from None
         except KeyboardInterrupt:  # run_command killed the agent's group on the way out
             self._tidy_after_kill(ctx, lock_before)
             raise

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pytest_waves.engine.errors import NotVerifiable, StepFailed
 
-__all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOptions", "nonempty_command"]
+__all__ = ["NotVerifiable", "StepContext", "StepFailed", "StepKind", "StepOptions", "nonempty_command",
+           "not_installed"]
 
 if TYPE_CHECKING:
     from pytest_waves.engine.forge import Forge
@@ -25,6 +26,13 @@ class NoOptions(BaseModel):
 
 class StepOptions(NoOptions):
     """Base for a kind's options: unknown keys are plan errors."""
+
+
+def not_installed(program: str, what: str = "") -> StepFailed:
+    """The failure for a program that is not there: named, not a raw FileNotFoundError."""
+    where = "does not exist" if "/" in program else "is not on PATH"
+    return StepFailed(f"`{program}` {where}{f' ({what})' if what else ''}",
+                      ["install it, or correct the command in the plan"])
 
 
 def nonempty_command(value: str | list[str]) -> str | list[str]:

@@ -17,6 +17,7 @@ from pytest_waves.steps.base import (
     StepKind,
     StepOptions,
     nonempty_command,
+    not_installed,
 )
 
 # Test runners' own words for "ran nothing". A filter that matched no test is not a passing checklist item.
@@ -81,7 +82,12 @@ class Run(StepKind[RunOptions]):
         if not cwd.is_dir():
             raise StepFailed(f"cwd {options.cwd} does not exist in {ctx.worktree}")
         log = ctx.log_path()
-        result = run_command(options.cmd, cwd, options.env, options.timeout, log, on_line=ctx.on_output)
+        try:
+            result = run_command(options.cmd, cwd, options.env, options.timeout, log, on_line=ctx.on_output)
+        except FileNotFoundError as exc:
+            if isinstance(options.cmd, str) or exc.filename != options.cmd[0]:
+                raise
+            raise not_installed(options.cmd[0]) from None
         ctx.record("log", str(log))
         ctx.record("exit_code", result.exit_code)
         ctx.record("command", _shown(options.cmd))
@@ -92,7 +98,8 @@ class Run(StepKind[RunOptions]):
         if result.exit_code != options.exit_code:
             got = (f"killed by signal {-result.exit_code} ({signal.Signals(-result.exit_code).name})"
                    if result.exit_code is not None and result.exit_code < 0 else f"exit code {result.exit_code}")
-            raise StepFailed(f"{got}, expected exit code {options.exit_code}",
+            telling = _telling_line(result)
+            raise StepFailed(f"{got}, expected exit code {options.exit_code}{f': {telling}' if telling else ''}",
                              [shown, f"log: {log}"], output=_tail(result))
         problems = [f"forbidden output ({pattern}): {line}" for pattern in options.forbid
                     for line in _first(result.matching(pattern), 10)]
@@ -100,11 +107,27 @@ class Run(StepKind[RunOptions]):
                      if not result.matching(pattern)]
         empty = None if options.allow_empty else tested_nothing(result)
         if empty:
-            problems.append(f"tested nothing ({empty}); a checklist item that tested nothing is not done "
+            problems.append(f"tested nothing: {empty}; a checklist item that tested nothing is not done "
                             "(set allow_empty: true if that is intended)")
-        if problems:
-            raise StepFailed("output rules failed", [shown, *problems, f"log: {log}"], output=_tail(result))
+        if problems:  # the headline names the rule that failed, not just that one did
+            headline = problems[0].split("; a checklist item")[0] + (f" (and {len(problems) - 1} more)"
+                                                                     if len(problems) > 1 else "")
+            raise StepFailed(headline, [shown, *problems, f"log: {log}"], output=_tail(result))
         return f"exit {result.exit_code} in {result.duration:.1f}s"
+
+
+# The first line that says what went wrong: compilers, git, test runners, Rust panics, the shell.
+_TELLING = re.compile(r"^\s*(error(\[E\d+\])?:|fatal:|FAILED\b|FAIL:|ERROR:|Error:|thread '.*' panicked at|"
+                      r"panicked at|.*: (command )?not found$|.*Traceback \(most recent call last\))")
+TELLING_CHARS = 160
+
+
+def _telling_line(result: CommandResult) -> str | None:
+    for line in result.lines():
+        if _TELLING.match(line):
+            line = line.strip()
+            return line if len(line) <= TELLING_CHARS else line[:TELLING_CHARS - 1] + "…"
+    return None
 
 
 def _first(lines: Iterable[str], count: int) -> list[str]:
