@@ -89,3 +89,31 @@ def test_cfg_predicates(predicate: str, macos: bool | None, linux: bool | None, 
 
 def test_default_features_follow_what_they_enable(crate: GitWorld) -> None:
     assert default_features(crate.path / "orchestrator") == {"std", "kvm"}
+
+
+def module(path: str, target: str = "") -> str:
+    extra = f", target: {target}" if target else ""
+    return issue(f"[{{exports: {{root: orchestrator, module: {path}{extra}}}}}]", worktree=False)
+
+
+def test_a_file_is_part_of_the_crate_on_the_targets_that_reach_it(crate: GitWorld, run_plan) -> None:
+    result = run_plan(module("src/vm/apple_hv.rs", "{os: macos}"), "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*src/lib.rs:1: pub mod vm → src/vm/mod.rs:3: pub mod apple_hv; on macos: *"])
+    result = run_plan(module("src/vm/apple_hv.rs", "{os: linux}"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*src/vm/apple_hv.rs is not part of the crate on linux*"])
+
+
+def test_a_file_no_mod_reaches_names_the_missing_declaration(crate: GitWorld, run_plan) -> None:
+    (crate.path / "orchestrator/src/vm/firecracker.rs").write_text("pub struct Firecracker;\n")
+    result = run_plan(module("src/vm/firecracker.rs"))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*src/vm/firecracker.rs is not part of the crate: src/vm/mod.rs declares no "
+                                 "`mod firecracker`*"])
+
+
+def test_an_exports_step_names_a_symbol_or_a_module(crate: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
+    result = run_plan(issue("[{exports: {root: orchestrator}}]", worktree=False))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*exports: name either a `symbol` or a `module` (a Rust source file)*"])

@@ -452,3 +452,26 @@ def test_check_export_rejects_unknown_roots(tmp_path: Path) -> None:
         check_export(tmp_path / "empty", "x")
     with pytest.raises(ValueError, match="unsupported language"):
         check_export(tmp_path, "x", language="go")
+
+
+LUMINAGUARD_154 = {
+    "Cargo.toml": '[package]\nname = "lumina-orchestrator"\nversion = "0.1.0"\n',
+    "src/lib.rs": "pub mod vm;\n",
+    "src/vm/mod.rs": "pub mod hypervisor;\nuse crate::vm::hypervisor::Hypervisor;\n",
+    "src/vm/hypervisor.rs": "pub trait Hypervisor {}\n",
+}
+
+
+def test_rust_a_private_import_names_the_public_path(tmp_path: Path) -> None:
+    """LuminaGuard's #154: `vm::Hypervisor` is a private `use`; the trait's public path is given."""
+    root = write_tree(tmp_path / "orchestrator", LUMINAGUARD_154)
+    r = check_rust_export(root, "vm::Hypervisor")
+    assert not r.ok and r.problem is not None
+    assert r.problem.endswith("; public path: `vm::hypervisor::Hypervisor`")
+    assert check_rust_export(root, "vm::hypervisor::Hypervisor").ok
+
+
+def test_rust_a_path_may_start_with_the_crates_own_name(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "orchestrator", LUMINAGUARD_154)
+    assert check_rust_export(root, "lumina_orchestrator::vm::hypervisor::Hypervisor").ok
+    assert not check_rust_export(root, "other_crate::vm::hypervisor::Hypervisor").ok

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ExportReport", "check_export", "check_python_export", "check_rust_export"]
+__all__ = ["ExportReport", "check_export", "check_python_export", "check_rust_export", "check_rust_module"]
 
 
 from pytest_waves.engine.analysis.python import check_python_export
 from pytest_waves.engine.analysis.report import ExportReport
-from pytest_waves.engine.analysis.rust import check_rust_export
+from pytest_waves.engine.analysis.rust import check_rust_export, check_rust_module
 
 
 def check_export(root: Path, symbol: str, language: str | None = None) -> ExportReport:

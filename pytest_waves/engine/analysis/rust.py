@@ -456,7 +456,26 @@ class _Crate:
         if d.kind == "macro_rules":
             return f"macro `{d.name}` at {self.loc(d)} has no #[macro_export], so {self.symbol} is not exported"
         reach = "not visible outside the crate" if d.vis else "not reachable from the crate root"
-        return f"`{d.name}` is declared {self.declared(d)}, so {self.symbol} is {reach}"
+        public = self.public_path(d)
+        return (f"`{d.name}` is declared {self.declared(d)}, so {self.symbol} is {reach}"
+                + (f"; public path: `{public}`" if public else ""))
+
+    def public_path(self, d: _Decl) -> str | None:
+        """For a private `use crate::a::b::Name;`: `a::b::Name`, when that path is itself public API."""
+        if d.kind != "use" or not d.target or d.target[0] not in ("crate", "self", "super") or d.name == "*":
+            return None
+        if d.target[0] != "crate":
+            return None  # relative imports: rare for re-exports, and not worth guessing
+        path = d.target[1:] if d.target[-1] == d.name else (*d.target[1:], d.name)
+        module: _Module | None = self.root
+        for seg in path:
+            if module is None:
+                return None
+            try:
+                module = self.lookup(module, seg, True, set()).module
+            except _Fail:
+                return None
+        return "::".join(path)
 
     def missing(self, m: _Module, name: str) -> str:
         """Explain a name absent from module m, blaming a file no `mod` reaches when one has it."""
@@ -501,16 +520,29 @@ def _locate(root: Path) -> tuple[Path, Path | None, set[str]]:
     return root, root_file, externs
 
 
+def _crate_name(root: Path) -> str | None:
+    manifest = root / "Cargo.toml" if root.is_dir() else None
+    if manifest is None or not manifest.is_file():
+        return None
+    try:
+        package = tomllib.loads(manifest.read_text(encoding="utf-8")).get("package", {})
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        return None
+    name = package.get("name") if isinstance(package, dict) else None
+    return str(name).replace("-", "_") if name else None
+
+
 def check_rust_export(root: Path, symbol: str) -> ExportReport:
     """Is `symbol` (a path from the crate root, e.g. `vm::Hypervisor`) public API of the crate at root?"""
     root = Path(root)
     segs = symbol.strip().removeprefix("::").split("::")
     if not all(_IDENT.fullmatch(s) for s in segs):
         raise ValueError(f"not a Rust path from the crate root: {symbol!r}")
-    segs = [s.removeprefix("r#") for s in (segs[1:] if segs[0] == "crate" else segs)]
+    base, root_file, externs = _locate(root)
+    own = _crate_name(root)  # `regex::Regex` is `Regex` of the crate `regex`
+    segs = [s.removeprefix("r#") for s in (segs[1:] if segs[0] in ("crate", own) and len(segs) > 1 else segs)]
     if not segs:
         raise ValueError(f"name an item below the crate root, not {symbol!r}")
-    base, root_file, externs = _locate(root)
     if root_file is None:
         problem = f"{root} has no crate root: neither src/lib.rs nor src/main.rs exists"
         return ExportReport(False, symbol, "rust", (), (), problem)
@@ -532,3 +564,43 @@ def check_rust_export(root: Path, symbol: str) -> ExportReport:
         hops += cur.hops
         cfgs += cur.cfgs
     return report(None)
+
+
+def check_rust_module(root: Path, module_file: Path) -> ExportReport:
+    """Is this source file part of the crate at root: does a chain of `mod` declarations reach it?
+    The chain and the `#[cfg]`s on it are reported; a file no `mod` reaches names where the
+    declaration is missing."""
+    base, root_file, externs = _locate(Path(root))
+    target = module_file.resolve()
+    shown = module_file.relative_to(base).as_posix() if module_file.is_relative_to(base) else str(module_file)
+    if root_file is None:
+        return ExportReport(False, shown, "rust", (), (), f"{root} has no crate root: neither src/lib.rs nor "
+                            "src/main.rs exists")
+    crate = _Crate(base, root_file, externs, shown)
+    if target == root_file.resolve():
+        return ExportReport(True, shown, "rust", (f"{shown} is the crate root",), (), None)
+    todo: list[tuple[_Module, list[str], list[str]]] = [(crate.root, [], [])]
+    seen = {crate.root.file.resolve()}
+    while todo:
+        module, hops, cfgs = todo.pop(0)
+        for decl in module.decls:
+            child = crate.child(module, decl) if decl.kind == "mod" else None
+            if not isinstance(child, _Module):
+                continue
+            inner = [f"{crate.rel(child.file)}:{a.line}: {a.text} on mod {decl.name}"
+                     for a in child.inner if a.name == "cfg" and decl.body is None]
+            reach = ([*hops, crate.hop(decl)], [*cfgs, *crate.cfgs(decl), *inner])
+            if decl.body is None and child.file.resolve() == target:
+                return ExportReport(True, shown, "rust", tuple(reach[0]), tuple(dict.fromkeys(reach[1])), None)
+            if decl.body is not None or child.file.resolve() not in seen:
+                seen.add(child.file.resolve())
+                todo.append((child, *reach))
+    if not target.is_file():
+        return ExportReport(False, shown, "rust", (), (), f"{shown} does not exist")
+    parents = [m for m in crate.modules if m.child_dir.resolve() == target.parent]
+    name = target.parent.name if target.name == "mod.rs" else target.stem
+    if target.name == "mod.rs":
+        parents = [m for m in crate.modules if m.child_dir.resolve() == target.parent.parent]
+    where = (f"{crate.rel(parents[0].file)} declares no `mod {name}`" if parents else
+             f"no module of the crate declares its modules in {crate.rel(target.parent)}")
+    return ExportReport(False, shown, "rust", (), (), f"{shown} is not part of the crate: {where}")
