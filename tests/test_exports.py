@@ -475,3 +475,58 @@ def test_rust_a_path_may_start_with_the_crates_own_name(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "orchestrator", LUMINAGUARD_154)
     assert check_rust_export(root, "lumina_orchestrator::vm::hypervisor::Hypervisor").ok
     assert not check_rust_export(root, "other_crate::vm::hypervisor::Hypervisor").ok
+
+
+@pytest.mark.parametrize("value", ["#[macro_export]\nmacro_rules! foo { () => {} }\n", "pub fn foo() {}\n"])
+def test_rust_a_value_or_macro_never_stands_for_a_module_of_the_same_name(tmp_path: Path, value: str) -> None:
+    """Types/modules, values and macros are separate namespaces, as rustc keeps them."""
+    root = write_tree(tmp_path / "c", {
+        "Cargo.toml": '[package]\nname = "c"\nversion = "0.1.0"\n',
+        "src/lib.rs": f"mod foo;\n{value}pub use crate::foo::bar::*;\n",
+        "src/foo.rs": "pub mod bar;\n", "src/foo/bar.rs": "pub struct Thing;\n"})
+    r = check_rust_export(root, "Thing")
+    assert r.ok, r.problem
+    assert r.chain[-1] == "src/foo/bar.rs:1: pub struct Thing"
+
+
+def test_rust_a_glob_that_does_not_resolve_is_said(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "c", {
+        "Cargo.toml": '[package]\nname = "c"\nversion = "0.1.0"\n',
+        "src/lib.rs": "pub use crate::gone::*;\n"})
+    r = check_rust_export(root, "Thing")
+    assert not r.ok and r.problem is not None
+    assert "the glob `pub use crate::gone::*` at src/lib.rs:1 does not resolve" in r.problem, r.problem
+
+
+LAZY_PACKAGE = {
+    "pkg/__init__.py": """\
+        from typing import TYPE_CHECKING
+
+        __all__ = ["Client", "Table"]
+
+        if TYPE_CHECKING:
+            from pkg.client import Client
+
+        def __getattr__(name):
+            if name == "Client":
+                from pkg.client import Client
+                return Client
+            if name == "Table":
+                from pkg.table import Table
+                return Table
+            raise AttributeError(name)
+        """,
+    "pkg/client.py": "class Client:\n    pass\n",
+    "pkg/table.py": "class Table:\n    pass\n",
+}
+
+
+def test_python_a_lazy_export_pep_562_is_exported(tmp_path: Path) -> None:
+    """Imports under TYPE_CHECKING, a module __getattr__ and the name in __all__: exported at runtime."""
+    root = write_tree(tmp_path, LAZY_PACKAGE) / "pkg"
+    typed = check_python_export(root, "pkg.Client")
+    assert typed.ok, typed.problem
+    assert "`__getattr__`, line 8, provides it" in typed.chain[1] and typed.chain[-1] == "pkg/client.py:1: class Client"
+    untyped = check_python_export(root, "pkg.Table")
+    assert untyped.ok and "provided lazily by the module's `__getattr__`" in untyped.chain[-1]
+    assert not check_python_export(root, "pkg.Missing").ok  # not in __all__: still not exported

@@ -228,6 +228,9 @@ class _Tree:
         if b is not None and sub is not None and b.source == mod.name and b.orig == name:
             b = None  # `from . import sub` in the package names the submodule itself
         if b is None and sub is None:
+            if self.lazy(mod, name):  # PEP 562: listed in __all__, made by the module's __getattr__
+                return _Hit(None, [f"{self.rel(mod.file)}:{mod.getattr_line}: `{name}` is listed in __all__ and "
+                                   "provided lazily by the module's `__getattr__` (PEP 562; not followed further)"], [])
             raise _Fail(self.missing(mod, name), "missing")
         if requested:
             self.check_public(mod, name, b, sub)
@@ -238,7 +241,10 @@ class _Tree:
         hop, conds = f"{loc}: {b.text}", list(b.conds)
         if requested and mod.all_dynamic:
             conds.append(f"{self.rel(mod.file)}:{mod.all_line}: __all__ is computed, so membership was not checked")
-        if b.type_checking:
+        if b.type_checking and self.lazy(mod, name):  # the PEP 562 pattern: typed import, lazy at runtime
+            hop = (f"{hop} (under TYPE_CHECKING; at runtime the module's `__getattr__`, line {mod.getattr_line}, "
+                   "provides it, and __all__ lists it)")
+        elif b.type_checking:
             why = f"`{name}` is bound only under `if TYPE_CHECKING:` (`{b.text}` at {loc})"
             raise _Fail(f"{why}, so it does not exist at runtime", "broken")
         if not b.imported:
@@ -260,6 +266,11 @@ class _Tree:
             why = f"`{b.text}` at {loc} imports `{b.orig}`, but {self.label(src)} does not define it"
             raise _Fail(why, "broken") from None
         return _Hit(inner.module, [hop, *inner.hops], conds + inner.conds)
+
+    @staticmethod
+    def lazy(mod: _Module, name: str) -> bool:
+        """A name the module exports lazily: listed in a literal __all__, and a `__getattr__` exists."""
+        return bool(mod.getattr_line) and mod.all_names is not None and name in mod.all_names
 
     def check_public(self, mod: _Module, name: str, b: _Binding | None, sub: _Module | None) -> None:
         where = f"{self.rel(mod.file)}:{b.line}" if b else self.rel(sub.file) if sub and sub.file else mod.name

@@ -278,7 +278,26 @@ class _Fail(Exception):
         self.problem, self.kind, self.where = problem, kind, where  # kind: missing, private or broken
 
 
-_Stack = set[tuple[int, str, bool]]
+_PARSED: dict[tuple[Path, int, int], tuple[list[_Decl], list[_Attr]]] = {}
+
+
+def _parsed(file: Path) -> tuple[list[_Decl], list[_Attr]]:
+    """A file's declarations, parsed once per process while it is unchanged: several checks of one
+    crate in a run (a symbol per step) share the work, most of which is reading and tokenising.
+    (Declarations are only read after parsing, so sharing them between checks is safe.)"""
+    stat = file.stat()
+    key = (file.resolve(), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        p = _Parser(file, file.read_text(encoding="utf-8", errors="replace"))
+        _PARSED[key] = p.items(0, len(p.toks))
+    return _PARSED[key]
+
+
+_Stack = set[tuple[int, str, bool, bool]]
+# Rust keeps types and modules apart from values and macros: a path's prefix (`foo` in `foo::bar`) and
+# a glob's module are looked up among types and modules only, so `pub fn foo` or a macro `foo` never
+# stands for a private `mod foo`.
+VALUES = ("fn", "const", "static", "macro_rules")
 
 
 class _Crate:
@@ -294,8 +313,7 @@ class _Crate:
 
     def parse(self, file: Path) -> tuple[list[_Decl], list[_Attr]]:
         if file not in self.parsed:
-            p = _Parser(file, file.read_text(encoding="utf-8", errors="replace"))
-            self.parsed[file] = p.items(0, len(p.toks))
+            self.parsed[file] = _parsed(file)
         return self.parsed[file]
 
     def rel(self, path: Path) -> str:
@@ -349,20 +367,23 @@ class _Crate:
             return m is self.root and d in self.macros
         return d.vis == "pub"
 
-    def lookup(self, m: _Module, name: str, public: bool, stack: _Stack) -> _Hit:
-        """The item `name` of module m; `public` demands it be visible from outside the crate."""
-        if (key := (id(m), name, public)) in stack:  # a `use` cycle: this branch finds nothing
+    def lookup(self, m: _Module, name: str, public: bool, stack: _Stack, types: bool = False) -> _Hit:
+        """The item `name` of module m; `public` demands it be visible from outside the crate;
+        `types`, that it be a module or type (a path's prefix), not a value or macro."""
+        if (key := (id(m), name, public, types)) in stack:  # a `use` cycle: this branch finds nothing
             raise _Fail(f"no item `{name}` in {self.where(m)}", "missing", (m, name))
         stack.add(key)
         try:
-            return self._lookup(m, name, public, stack)
+            return self._lookup(m, name, public, stack, types)
         finally:
             stack.discard(key)
 
-    def _lookup(self, m: _Module, name: str, public: bool, stack: _Stack) -> _Hit:
+    def _lookup(self, m: _Module, name: str, public: bool, stack: _Stack, types: bool) -> _Hit:
         named = [d for d in m.decls if d.name == name and d.kind != "macro call"]
         if m is self.root:
             named += [d for d in self.macros if d.name == name and d not in named]
+        if types:
+            named = [d for d in named if d.kind not in VALUES]
         fails: list[_Fail] = []
         for d in sorted(named, key=lambda d: not self.pub_in(m, d)):  # public declarations first
             try:
@@ -371,11 +392,17 @@ class _Crate:
                 return self.hit(m, d, stack)
             except _Fail as f:
                 fails.append(f)
+        broken: list[str] = []
         for d in m.decls:  # explicit names shadow globs, so globs come last
             if d.kind == "use" and d.name == "*" and (d.vis == "pub" or not public):
                 try:
                     g = self.resolve(m, d, stack)
-                    h = self.lookup(g.module, name, public, stack) if g.module else None
+                except _Fail as f:  # a glob that does not resolve is said, not taken for "not re-exported"
+                    broken.append(f"`{d.text}` at {self.loc(d)} does not resolve: "
+                                  f"{self.missing(*f.where) if f.where else f.problem}")
+                    continue
+                try:
+                    h = self.lookup(g.module, name, public, stack, types) if g.module else None
                 except _Fail:
                     continue
                 if h is not None:  # the glob's own module line is noise; its re-export hops are not
@@ -383,6 +410,9 @@ class _Crate:
                     return _Hit(h.decl, h.module, hops, self.cfgs(d) + g.cfgs + h.cfgs)
         if fails:
             raise fails[0]
+        if broken:
+            raise _Fail(f"no item `{name}` in {self.where(m)} ({self.rel(m.file)}), and the glob "
+                        + "; the glob ".join(broken), "broken")
         raise _Fail(f"no item `{name}` in {self.where(m)} ({self.rel(m.file)})", "missing", (m, name))
 
     def hit(self, m: _Module, d: _Decl, stack: _Stack) -> _Hit:
@@ -421,7 +451,7 @@ class _Crate:
             errors: list[_Fail] = []
             for scope in (m, self.root):  # the root also covers 2015-edition paths
                 try:
-                    cur = self.lookup(scope, head, False, stack)
+                    cur = self.lookup(scope, head, False, stack, types=bool(rest) or d.name == "*")
                     break
                 except _Fail as f:
                     errors.append(f)
@@ -441,7 +471,8 @@ class _Crate:
                             "broken")
             hops += cur.hops[:-1]  # keep re-export hops; an intermediate module's own line is noise
             cfgs += cur.cfgs
-            cur = self.lookup(cur.module, seg, False, stack)
+            last = i == len(rest) - 1
+            cur = self.lookup(cur.module, seg, False, stack, types=not last or d.name == "*")
         return _Hit(cur.decl, cur.module, hops + cur.hops, cfgs + cur.cfgs, cur.external)
 
     def declared(self, d: _Decl) -> str:  # e.g. "private (`mod x;`) at src/lib.rs:3"
@@ -558,7 +589,7 @@ def check_rust_export(root: Path, symbol: str) -> ExportReport:
                 f"a {cur.decl.kind if cur.decl else 'non-module'}")
             return report(f"`{'::'.join(segs[:i])}` is {what}, not a module of this crate, so `{seg}` is not checked")
         try:
-            cur = crate.lookup(cur.module, seg, True, set())
+            cur = crate.lookup(cur.module, seg, True, set(), types=i < len(segs) - 1)
         except _Fail as f:
             return report(crate.missing(*f.where) if f.kind == "missing" and f.where else f.problem)
         hops += cur.hops
