@@ -302,3 +302,21 @@ def test_agent_steps_run_under_xdist(run_agent, tmp_path: Path) -> None:
     result.assert_outcomes(passed=1)
     assert calls(tmp_path) == ["work"]
 
+
+
+def test_an_agent_whose_done_file_main_already_had_is_dispatched(world: GitWorld, pytester: pytest.Pytester,
+                                                                  agent: Path, tmp_path: Path) -> None:
+    """A file the base already had shows nothing of this agent's work: it is dispatched, not "already
+    satisfied"; once its commit changed the file, a rerun is."""
+    world.commit(world.repo, {"agent.txt": "from main\n"}, "agent.txt on main")
+    world.repo.git.push("origin", "main")
+    world.worktree("wt/issue-7", "feature/issue-7")
+    steps = agent_steps("work", done_when="{files: [agent.txt]}")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(steps), extra=agents_block(agent)))
+    first = pytester.runpytest("--waves", "plan.yaml", "-v")
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit"])
+    assert calls(tmp_path) == ["work"]
+    again = pytester.runpytest("--waves", "plan.yaml", "-v")
+    again.stdout.fnmatch_lines(["*✅ agent (agent) — already satisfied: not dispatched*"])
+    assert calls(tmp_path) == ["work"]

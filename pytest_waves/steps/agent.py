@@ -27,6 +27,7 @@ from pytest_waves.steps.base import (
     nonempty_command,
     not_installed,
 )
+from pytest_waves.steps.deliverable import delivered_by_branch
 
 if TYPE_CHECKING:
     import git
@@ -190,6 +191,12 @@ class AgentStep(StepKind[AgentOptions]):
                                 + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""))
         files = options.done_when.files if options.done_when else tuple(ctx.issue.deliverables)
         problems += [f"{path} is missing" for path in files if not (ctx.worktree / path).exists()]
+        for path in files:  # a file the base already had shows nothing of this agent's work
+            if (ctx.worktree / path).exists():
+                try:
+                    delivered_by_branch(path, ctx)
+                except StepFailed as not_yet:
+                    problems.append(not_yet.summary)
         command = options.done_when.cmd if options.done_when else None
         if command is not None and not problems:
             log = ctx.log_path().with_suffix(".done_when.log")

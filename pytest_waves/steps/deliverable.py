@@ -50,11 +50,11 @@ class Deliverable(StepKind[DeliverableOptions]):
                      if not any(re.search(pattern, line) for line in lines)]
         if problems:
             raise StepFailed(f"deliverable {options.path} is incomplete", problems)
-        how = _delivered_by_branch(options.path, ctx) if options.changed else "may be unchanged"
+        how = delivered_by_branch(options.path, ctx) if options.changed else "may be unchanged"
         return f"{options.path}: {len(lines)} lines, {how}"
 
 
-def _delivered_by_branch(path: str, ctx: StepContext) -> str:
+def delivered_by_branch(path: str, ctx: StepContext) -> str:
     """Did the branch add or change the file? Against its merge base with the base branch; once the
     branch is merged, in the branch's own commits (those on its first-parent line, not the base's)."""
     import pytest_waves.engine.gitops as gitops
