@@ -47,6 +47,7 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
     plans = preflight.load_plans(config, settings, dict(registry(config.hook.pytest_waves_step_kinds())))
     settings.refuse_conflicts()
     preflight.hold_repositories(config, settings, plans)
+    preflight.check_repositories(settings, plans)
     preflight.check_forced_steps(settings, plans)
     cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
     recorded = cache.get(CACHE_KEY, {}) if cache is not None else {}

@@ -170,3 +170,31 @@ def test_two_plans_with_one_name_are_refused(world: GitWorld, pytester: pytest.P
     result = pytester.runpytest("--waves", "a/plan.yaml", "--waves", "b/plan.yaml")
     result.stderr.fnmatch_lines(["*two plans are named 'plan'*rename one*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+MISSING_REPO_PLAN = """\
+project: lg
+repository: {path: ../luminaguard}
+waves:
+  - id: 1
+    issues:
+      - {number: 1, title: One, branch: feature/one, worktree: wt/one, steps: [worktree, rebase]}
+"""
+
+
+@pytest.mark.parametrize("where", ["missing", "not-git"])
+def test_a_missing_or_non_git_repository_is_one_usage_error(pytester: pytest.Pytester, where: str) -> None:
+    if where == "not-git":
+        (pytester.path.parent / "luminaguard").mkdir(exist_ok=True)
+    pytester.path.joinpath("plan.yaml").write_text(MISSING_REPO_PLAN)
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    what = "does not exist" if where == "missing" else "is not a git repository"
+    result.stderr.fnmatch_lines([f"ERROR: *plan.yaml: *luminaguard {what} (repository.path: ../luminaguard); "
+                                 "clone it there, or give --waves-repo PATH (or the waves_repo ini key)"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    # describing the plan needs no repository
+    assert pytester.runpytest("--waves", "plan.yaml", "--co", "-q").ret == pytest.ExitCode.OK
+    dry = pytester.runpytest("--waves", "plan.yaml", "--waves-dry-run", "-rs")
+    assert dry.ret == pytest.ExitCode.OK
+    dry.stdout.fnmatch_lines(["*dry run: would ensure worktree wt/one on feature/one*"])

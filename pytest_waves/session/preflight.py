@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import pytest_waves.engine.runlock as runlock
 import pytest_waves.engine.sandbox as sandbox
 from pytest_waves.engine.forge import ForgeError
 from pytest_waves.engine.masking import mask
@@ -44,6 +45,21 @@ def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
     for steps in loaded.steps.values():
         for step in steps:
             config.addinivalue_line("markers", f"{step.kind.name}: a pytest-waves `{step.kind.name}` step")
+
+
+def check_repositories(settings: Settings, plans: dict[Path, LoadedPlan]) -> None:
+    """A run that works on a repository needs it: one clear error, not a failure per step. A dry
+    run and `--co` only describe, so they go on without it."""
+    if settings.worker or settings.dry_run or settings.collect_only:
+        return
+    for loaded in plans.values():
+        root, given = loaded.repo_root, settings.repo or loaded.plan.repository.path
+        where = f"--waves-repo {settings.repo}" if settings.repo else f"repository.path: {given}"
+        fix = "clone it there, or give --waves-repo PATH (or the waves_repo ini key)"
+        if not root.is_dir():
+            raise pytest.UsageError(f"{loaded.path}: the repository {root} does not exist ({where}); {fix}")
+        if runlock.git_common_dir(root) is None:
+            raise pytest.UsageError(f"{loaded.path}: {root} is not a git repository ({where}); {fix}")
 
 
 def check_forced_steps(settings: Settings, plans: dict[Path, LoadedPlan]) -> None:
