@@ -37,6 +37,7 @@ def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # the inner runs' reports are not this job's
+    monkeypatch.setenv("COLUMNS", "400")  # inner runs' tables on one line a row (the width tests set their own)
     for who in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{who}_NAME", "Test Developer")
         monkeypatch.setenv(f"GIT_{who}_EMAIL", "dev@example.invalid")

@@ -338,3 +338,32 @@ def test_the_table_lines_up_wide_characters_and_joined_emoji(pytester: pytest.Py
     assert len(rows) == 2
     columns = {wcswidth(line[:line.index("1/1")]) for line in rows}  # where the Steps column starts
     assert len(columns) == 1, rows
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_table_fits_the_terminal_and_breaks_no_word(pytester: pytest.Pytester, world: GitWorld,
+                                                        monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    from wcwidth import wcswidth
+
+    failing = "[{run: {cmd: \"echo 'error: the backend could not be initialised on this machine'; exit 2\"}}]"
+    issues = (issue(failing, worktree=False, title="A rather long title for an issue that needs wrapping",
+                    criteria="PR created, plots render in every supported backend, documentation updated")
+              + issue("[{run: {cmd: 'true', allow_empty: true}}]", number=8, worktree=False, title="Short"))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = pytester.runpytest("--waves", "plan.yaml", "--waves-json=r.json")
+    lines = result.outlines
+    start = next(n for n, line in enumerate(lines) if line.startswith("Wave  Issue"))
+    table = lines[start:lines.index("1 passed, 1 failed")]
+    assert all(wcswidth(line) <= columns for line in table), [line for line in table if wcswidth(line) > columns]
+    report = json.loads((pytester.path / "r.json").read_text())
+    words = {"Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk", "—", "✅", "❌", "#7", "#8", "1"}
+    for row in report["issues"]:
+        words |= {*row["title"].split(), *row["criteria"].split(), *row["status"].split(), *row["reason"].split(),
+                  f"{row['steps_passed']}/{row['steps_total']}", row["risk"]["level"]}
+    words |= {f"({word}" for word in words} | {f"{word})" for word in words}
+    for token in " ".join(table[2:]).split():
+        shortened = token.endswith("…") and any(word.startswith(token[:-1]) for word in words)
+        assert token in words or shortened, f"{token!r} is a broken word"
+    assert report["issues"][0]["title"] == "A rather long title for an issue that needs wrapping"  # whole in JSON
+    assert report["issues"][0]["steps"][0]["reason"].endswith("could not be initialised on this machine")

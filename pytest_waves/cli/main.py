@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from importlib.metadata import entry_points
@@ -88,7 +89,7 @@ def _report(args: argparse.Namespace) -> int:
               f"{', '.join(map(repr, named)) or 'no plan'}", file=sys.stderr)
         return 2
     report = rows.build(loaded, outcomes_from(args.junit, loaded))
-    for line in rows.terminal_lines(report):
+    for line in rows.terminal_lines(report, shutil.get_terminal_size().columns):
         print(mask(line))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     publish(report, markdown=args.markdown, as_json=args.json, step_summary=Path(summary) if summary else None)

@@ -152,17 +152,64 @@ def _width(text: str) -> int:
     return columns if columns >= 0 else len(text)  # a control character: count it as one
 
 
-def terminal_lines(report: Report) -> list[str]:
+GAP = "  "
+FLEXIBLE = (2, 5, 6)  # Title, Status, Criteria: the columns that wrap when the table is too wide
+MIN_FLEXIBLE = 12
+
+
+def terminal_lines(report: Report, width: int | None = None) -> list[str]:
+    """The table, fitted to `width` columns when given: long cells wrap at word boundaries within
+    their column (a word longer than its column is shortened with …); Markdown and JSON keep the
+    full text."""
     grid = [HEADERS, *(cells(row) for row in report.issues)]
-    widths = [max(_width(row[i]) for row in grid) for i in range(len(HEADERS))]
+    widths = _fit([max(_width(row[i]) for row in grid) for i in range(len(HEADERS))], width)
     lines = []
     for index, row in enumerate(grid):
-        lines.append("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)).rstrip())
+        wrapped = [_wrap(cell, widths[i]) for i, cell in enumerate(row)]
+        for n in range(max(len(parts) for parts in wrapped)):
+            parts = [cell[n] if n < len(cell) else "" for cell in wrapped]
+            lines.append(GAP.join(part + " " * (widths[i] - _width(part)) for i, part in enumerate(parts)).rstrip())
         if index == 0:
-            lines.append("  ".join("-" * width for width in widths))
+            lines.append(GAP.join("-" * w for w in widths))
     counts = {status: sum(1 for row in report.issues if row.status == status) for status in Status}
     lines.append(", ".join(f"{count} {status.value}" for status, count in counts.items() if count))
     return lines
+
+
+def _fit(natural: list[int], width: int | None) -> list[int]:
+    """Column widths within `width`: the wrapping columns give up space, widest first."""
+    widths = list(natural)
+    if width is None:
+        return widths
+    while sum(widths) + len(GAP) * (len(widths) - 1) > width:
+        widest = max(FLEXIBLE, key=lambda i: widths[i])
+        if widths[widest] <= MIN_FLEXIBLE:
+            break  # narrower than this, a table is no longer readable: let the terminal wrap
+        widths[widest] -= 1
+    return widths
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words onto lines of at most `width` columns; never a word broken across lines."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        if _width(word) > width:
+            word = _shorten(word, width)
+        candidate = f"{current} {word}" if current else word
+        if _width(candidate) <= width:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    lines.append(current)
+    return lines or [""]
+
+
+def _shorten(word: str, width: int) -> str:
+    while word and _width(word + "…") > width:
+        word = word[:-1]
+    return word + "…"
 
 
 def step_lines(report: Report) -> list[str]:

@@ -19,7 +19,8 @@ from _pytest._code.code import TerminalRepr
 from _pytest.junitxml import LogXML, xml_key
 from pytest_dependency import DependencyItemStatus, DependencyManager
 
-__all__ = ["SCOPE", "TerminalRepr", "adopt_result", "junit_xml", "recorded_result", "trust_as_passed"]
+__all__ = ["SCOPE", "TerminalRepr", "adopt_result", "junit_xml", "recorded_result", "terminal_width",
+           "trust_as_passed"]
 
 SCOPE = "session"
 Phases = Mapping[str, str | None]  # "setup"/"call"/"teardown" → "passed", "failed", "skipped" or None
@@ -48,6 +49,12 @@ def adopt_result(item: pytest.Item, name: str, phases: Phases) -> None:
 
 def trust_as_passed(item: pytest.Item, name: str) -> None:
     adopt_result(item, name, dict.fromkeys(DependencyItemStatus.Phases, "passed"))
+
+
+def terminal_width(config: pytest.Config) -> int:
+    """The terminal's width as pytest knows it (COLUMNS, or the real terminal, or 80)."""
+    width: int = config.get_terminal_writer().fullwidth
+    return width
 
 
 def junit_xml(config: pytest.Config) -> LogXML | None:

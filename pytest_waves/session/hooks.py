@@ -14,7 +14,7 @@ import pytest_waves.reporting.rows as rows
 from pytest_waves.engine.masking import mask, mask_report
 from pytest_waves.plan.loader import paused_gc
 from pytest_waves.reporting.publish import Published, publish
-from pytest_waves.session.adapters import junit_xml
+from pytest_waves.session.adapters import junit_xml, terminal_width
 from pytest_waves.session.gate import Gate
 from pytest_waves.session.items import PlanFile, StepItem
 from pytest_waves.session.settings import Settings
@@ -103,7 +103,7 @@ class WavesRun:
                 for line in rows.step_lines(report):
                     terminalreporter.write_line(mask(line))
             terminalreporter.write_sep("=", f"success metrics: {loaded.plan.project} ({loaded.path.name})")
-            for line in [*rows.terminal_lines(report), *rows.merge_lines(report)]:
+            for line in [*rows.terminal_lines(report, terminal_width(config)), *rows.merge_lines(report)]:
                 terminalreporter.write_line(mask(line))
             for published in self.state.published:
                 for line in published.lines if published.plan is loaded else ():
