@@ -153,3 +153,19 @@ def test_a_background_process_left_running_is_stopped_and_its_output_kept(world:
     except ProcessLookupError:
         alive = False
     assert not alive, "the background process outlived its step"
+
+
+def test_allow_empty_accepts_pytests_exit_5(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
+    empty = pytester.mkdir("empty_suite")
+    cmd = f"{{python}} -m pytest -p no:cacheprovider {empty}"
+    run_plan(one_step(f'run: {{cmd: "{cmd}"}}')).assert_outcomes(failed=1)  # tested nothing
+    run_plan(one_step(f'run: {{cmd: "{cmd}", allow_empty: true}}')).assert_outcomes(passed=1)
+
+
+def test_the_newest_twenty_runs_logs_are_kept(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
+    logs = pytester.path / ".waves/logs/plan"
+    logs.mkdir(parents=True)
+    for n in range(25):
+        (logs / f"20260101-0000{n:02d}-1-abcd").mkdir()
+    run_plan(one_step("run: {cmd: 'true', allow_empty: true}")).assert_outcomes(passed=1)
+    assert len([p for p in logs.iterdir() if p.is_dir()]) == 20

@@ -26,12 +26,13 @@ def run_id(config: pytest.Config) -> str:
 
 
 def prune(plan_log_dirs: Iterable[Path], keep: int = KEEP_RUNS) -> None:
-    """Keep the newest `keep` runs' logs of each plan (this run's folder does not exist yet)."""
+    """Keep the newest `keep` runs' logs of each plan, this run's included: its folder does not exist
+    yet, so `keep - 1` earlier ones stay."""
     for folder in plan_log_dirs:
         if not folder.is_dir():
             continue
         runs = sorted(p for p in folder.iterdir() if p.is_dir() and p.name[:8].isdigit())
-        for path in runs[:max(0, len(runs) - keep)]:
+        for path in runs[:max(0, len(runs) - (keep - 1))]:
             shutil.rmtree(path, ignore_errors=True)
 
 
