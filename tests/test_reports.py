@@ -273,6 +273,8 @@ def test_with_v_under_xdist_the_terminal_says_where_each_issue_runs(plan: Path, 
     result.stdout.fnmatch_lines(["[[]gw?[]] ▶ #1 Base (wave 1)"], consecutive=False)
     for number, title, wave in ((3, "Broken", 1), (2, "On top", 2)):
         result.stdout.fnmatch_lines([f"[[]gw?[]] ▶ #{number} {title} (wave {wave})"])
+    quiet = pytester.runpytest("--waves", "plan.yaml", "-n", "2")  # as the README says: only with -v
+    assert "▶" not in quiet.stdout.str()
 
 
 def test_with_v_a_burst_of_output_is_thinned_but_its_last_line_shown(world: GitWorld, pytester: pytest.Pytester) -> None:
