@@ -39,9 +39,10 @@ def crate(world: GitWorld) -> GitWorld:
     return world
 
 
-def exports(symbol: str, target: str = "") -> str:
+def exports(symbol: str, target: str = "", *, subject: str = "symbol") -> str:
+    """One issue whose one step checks `symbol` (or, with subject="module", a file) in the crate."""
     extra = f", target: {target}" if target else ""
-    return issue(f"[{{exports: {{root: orchestrator, symbol: '{symbol}'{extra}}}}}]", worktree=False)
+    return issue(f"[{{exports: {{root: orchestrator, {subject}: '{symbol}'{extra}}}}}]", worktree=False)
 
 
 def test_a_macos_module_is_reachable_on_macos_from_any_host(crate: GitWorld, run_plan) -> None:
@@ -92,8 +93,7 @@ def test_default_features_follow_what_they_enable(crate: GitWorld) -> None:
 
 
 def module(path: str, target: str = "") -> str:
-    extra = f", target: {target}" if target else ""
-    return issue(f"[{{exports: {{root: orchestrator, module: {path}{extra}}}}}]", worktree=False)
+    return exports(path, target, subject="module")
 
 
 def test_a_file_is_part_of_the_crate_on_the_targets_that_reach_it(crate: GitWorld, run_plan) -> None:
