@@ -61,9 +61,9 @@ def plan(pytester: pytest.Pytester, world: GitWorld) -> Path:
 
 
 def _millis(text: str) -> list[tuple[str, str, int, int]]:
-    """Gantt bars: (name, tags, start ms, end ms)."""
-    return [(m[1].strip(), m[2], int(m[3]), int(m[4]))
-            for m in re.finditer(r"^    (.+?) :(done|crit), \w+, (\d+), (\d+)$", text, re.M)]
+    """Gantt bars: (name as Mermaid shows it, tags, start ms, end ms)."""
+    return [(m[1].strip().replace("#35;", "#"), m[2], int(m[3]), int(m[4]))
+            for m in re.finditer(r"^    (.+?) :(done|crit|active), \w+, (\d+), (\d+)$", text, re.M)]
 
 
 def test_markdown_has_the_table_risks_a_timeline_and_the_failed_steps(plan: Path, pytester: pytest.Pytester) -> None:
@@ -73,13 +73,15 @@ def test_markdown_has_the_table_risks_a_timeline_and_the_failed_steps(plan: Path
     text = (pytester.path / "out/report.md").read_text()
     assert "| 1 | #1 | Base | 1/1 | — | ✅ passed | — | medium |" in text
     assert "| 1 | #1 | medium | pair on it |" in text  # the risk table
-    assert "```mermaid\ngantt\n    title demo run\n    dateFormat x\n" in text
+    assert "gantt\n    title demo run (seconds from its start)\n    dateFormat x\n" in text
     assert "    section Wave 1 Build\n" in text and "    section Wave 2 Ship\n" in text
     bars = _millis(text)
-    assert [(name, tags) for name, tags, _, _ in bars] == [("1 Base", "done"), ("3 Broken", "crit"), ("2 On top", "done")]
-    assert all(began <= start <= end <= ended for _, _, start, end in bars)
-    on_top = next(b for b in bars if b[0] == "2 On top")
-    base = next(b for b in bars if b[0] == "1 Base")
+    assert [(name, tags) for name, tags, _, _ in bars] == [
+        ("#1 Base", "done"), ("#3 Broken — failed", "crit"), ("#2 On top", "done")]
+    origin = min(start for _, _, start, _ in bars)  # the run's start: the picture counts from there
+    assert all(0 <= start - origin <= end - origin <= ended - began for _, _, start, end in bars)
+    on_top = next(b for b in bars if b[0] == "#2 On top")
+    base = next(b for b in bars if b[0] == "#1 Base")
     assert on_top[2] >= base[3]  # #2 started after #1 ended: the timeline is the real run
     failed = text.split("### Failed steps")[1]
     assert "#### #3 Broken — step `tests` (run)" in failed
@@ -91,9 +93,9 @@ def test_markdown_has_the_table_risks_a_timeline_and_the_failed_steps(plan: Path
 def test_with_v_the_timeline_has_a_bar_per_step(plan: Path, pytester: pytest.Pytester) -> None:
     pytester.runpytest("--waves", "plan.yaml", "--waves-report=r.md", "-v")
     text = (pytester.path / "r.md").read_text()
-    assert "    section 2 On top\n" in text
+    assert "    section #35;2 On top\n" in text
     assert [(name, tags) for name, tags, _, _ in _millis(text)] == [
-        ("1 run", "done"), ("3 tests", "crit"), ("2 run", "done"), ("2 check", "done")]
+        ("#1 run", "done"), ("#3 tests — failed", "crit"), ("#2 run", "done"), ("#2 check", "done")]
 
 
 def test_the_github_step_summary_gets_the_same_markdown(plan: Path, pytester: pytest.Pytester,

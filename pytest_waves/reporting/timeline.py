@@ -1,0 +1,140 @@
+"""The Markdown report's Mermaid timeline of the real run (a `gantt` block GitHub renders).
+
+What a reader must see at a glance: when each issue ran, which ones failed and which were deferred
+(drawn differently and said in the label), and which were blocked (a marker where their dependency
+ended), so that no wave vanishes from the picture. Short runs get relative ticks ("0.2 s", "5 s");
+longer ones the reader's clock time, on a round interval.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pytest_waves.reporting.rows import Report
+from pytest_waves.reporting.schema import IssueResult
+from pytest_waves.reporting.status import RAN, Outcome, Status
+
+# Relative times are drawn from this instant on: a whole UTC hour in the year 2000, when every time
+# zone's offset was a multiple of 15 minutes, so that seconds and milliseconds read the same
+# wherever the picture is rendered (Mermaid formats ticks in the reader's local time).
+_ORIGIN_MS = 946_684_800_000
+_RELATIVE_BELOW_MS = 60_000
+
+# (tick interval in ms, Mermaid's spelling of it): the first that gives at most _TICKS ticks wins.
+_TICKS = 10
+_INTERVALS = [(n * unit, f"{n}{name}") for unit, name, counts in (
+    (1, "millisecond", (1, 2, 5, 10, 20, 50, 100, 200, 500)),
+    (1000, "second", (1, 2, 5, 10, 15, 30)),
+    (60_000, "minute", (1, 2, 5, 10, 15, 30)),
+    (3_600_000, "hour", (1, 2, 3, 6, 12)),
+    (86_400_000, "day", (1, 2, 7)),
+) for n in counts]
+
+# How each outcome is drawn (Mermaid's task tags) and said (after the bar's name).
+_DRAWN = {Outcome.PASSED: ("done", ""), Outcome.FAILED: ("crit", " — failed"),
+          Outcome.DEFERRED: ("active", " — deferred")}
+_ENTITIES = {"#": "#35;", ":": "#58;", ";": "#59;"}
+
+
+@dataclass(frozen=True)
+class _Axis:
+    title: str
+    format: str
+    interval: str
+    shift: int  # added to every real time, in ms
+
+
+def render(report: Report, *, per_step: bool) -> list[str]:
+    """A Mermaid gantt block: a bar per issue (per step with -v), a marker per blocked issue."""
+    spans = {row.issue: _span(row) for row in report.issues}
+    ran = [span for span in spans.values() if span]
+    if not ran:
+        return []  # a dry run, or nothing selected ran
+    start, end = min(s for s, _ in ran), max(e for _, e in ran)
+    axis = _axis(report.loaded.plan.project, start, end)
+    blocked_at = _blocked_at(report.issues, spans, start)
+    status = {row.issue: row.status for row in report.issues}
+    sections: list[tuple[str, list[str]]] = []
+    for row in report.issues:
+        if per_step:
+            lines = [_bar(f"#{row.issue} {step.name}", step.outcome, f"s{row.issue}_{n}",
+                          _millis(step.start), _millis(step.end), axis)
+                     for n, step in enumerate(row.steps)
+                     if step.outcome in RAN and step.start and step.end]
+            section = f"#{row.issue} {row.title}"
+        else:
+            span = spans[row.issue]
+            lines = [_bar(f"#{row.issue} {row.title}", _drawn_as(row), f"i{row.issue}", *span, axis)] if span else []
+            section = f"Wave {row.wave} {row.wave_name}".strip()
+        if row.status == Status.BLOCKED:
+            blockers = [dep for dep in row.depends_on if status.get(dep) != Status.PASSED]
+            lines.append(_marker(row, blockers, blocked_at[row.issue], axis))
+        if not lines:
+            continue  # not selected in this run
+        if sections and sections[-1][0] == section:
+            sections[-1][1].extend(lines)
+        else:
+            sections.append((section, lines))
+    # Section names are drawn in the left margin, 75 px unless told: room for the longest one.
+    margin = min(max(75, 7 * max(len(section) for section, _ in sections) + 20), 320)
+    out = ["", "### Timeline", "", "```mermaid", f'%%{{init: {{"gantt": {{"leftPadding": {margin}}}}}}}%%', "gantt",
+           f"    title {_text(axis.title)}", "    dateFormat x",
+           f"    axisFormat {axis.format}", f"    tickInterval {axis.interval}", "    todayMarker off"]
+    for section, lines in sections:
+        out += [f"    section {_text(section)}", *lines]
+    return [*out, "```"]
+
+
+def _millis(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _span(row: IssueResult) -> tuple[int, int] | None:
+    times = [(_millis(s.start), _millis(s.end)) for s in row.steps if s.outcome in RAN and s.start and s.end]
+    return (min(s for s, _ in times), max(e for _, e in times)) if times else None
+
+
+def _drawn_as(row: IssueResult) -> Outcome:
+    return {Status.FAILED: Outcome.FAILED, Status.DEFERRED: Outcome.DEFERRED}.get(row.status, Outcome.PASSED)
+
+
+def _axis(project: str, start: int, end: int) -> _Axis:
+    span = end - start
+    interval_ms, interval = next(((ms, name) for ms, name in _INTERVALS if span / ms <= _TICKS), _INTERVALS[-1])
+    if span < _RELATIVE_BELOW_MS:
+        tick = "%-S.%L s" if interval_ms < 1000 else "%-S s"
+        return _Axis(f"{project} run (seconds from its start)", tick, interval, _ORIGIN_MS - start)
+    tick = "%H:%M:%S" if interval_ms < 60_000 else "%H:%M" if span < 86_400_000 else "%b %-d %H:%M"
+    return _Axis(f"{project} run", tick, interval, 0)
+
+
+def _blocked_at(table: list[IssueResult], spans: dict[int, tuple[int, int] | None], start: int) -> dict[int, int]:
+    """When each blocked issue was blocked: when the last of its dependencies ended (or was itself
+    blocked); the run's start when none of them ran. Plan order puts dependencies first."""
+    when: dict[int, int] = {}
+    for row in table:
+        ends = [span[1] for dep in row.depends_on if (span := spans.get(dep))] + \
+               [when[dep] for dep in row.depends_on if dep in when]
+        when[row.issue] = max(ends, default=start)
+    return when
+
+
+def _marker(row: IssueResult, blockers: list[int], at: int, axis: _Axis) -> str:
+    by = ", ".join(f"#{dep}" for dep in blockers)
+    label = f"#{row.issue} {row.title} — blocked" + (f" by {by}" if by else "")
+    return f"    {_text(label)} :milestone, b{row.issue}, {at + axis.shift}, 0ms"
+
+
+def _bar(name: str, outcome: Outcome, ident: str, start: int, end: int, axis: _Axis) -> str:
+    tag, said = _DRAWN[outcome]
+    begin = start + axis.shift
+    return f"    {_text(name + said)} :{tag}, {ident}, {begin}, {max(end + axis.shift, begin + 1)}"
+
+
+def _text(text: str) -> str:
+    """A name on one line, with the characters Mermaid's gantt grammar reads (`:` ends a task's
+    name, `;` a statement, `#` starts an entity) written as entities, which it shows as themselves."""
+    one_line = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"[#:;]", lambda m: _ENTITIES[m[0]], one_line)
