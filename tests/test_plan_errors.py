@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -83,8 +84,17 @@ CASES = [
     ("unknown-dependency", _swap("depends_on: [154]", "depends_on: [999]"),
      "plan.yaml:23: waves[1].issues[0].depends_on[0]: #155 depends on #999, which the plan does not have"),
     ("self-dependency", _swap("depends_on: [154]", "depends_on: [155]"), "#155 depends on itself"),
-    ("cycle", _swap("        deliverables: [src/vm/mod.rs]", "        deliverables: [src/vm/mod.rs]\n        depends_on: [155]"),
+    ("depends-on-later-wave", _swap("        deliverables: [src/vm/mod.rs]", "        deliverables: [src/vm/mod.rs]\n        depends_on: [155]"),
      "depends on #155, which is in the later wave 2"),
+    ("cycle", _swap("          - push\n", "          - push\n" + textwrap.indent(textwrap.dedent("""\
+        - {number: 156, title: a, branch: b156, depends_on: [157], steps: [push]}
+        - {number: 157, title: b, branch: b157, depends_on: [155, 156], steps: [push]}
+        """), "      ")).replace("        depends_on: [154]\n", "        depends_on: [154, 157]\n"),
+     "plan.yaml:23: waves[1].issues[0].depends_on: dependency cycle: #155 → #157 → #155"),
+    ("merge-key", _swap("        title: Hypervisor trait\n", "        title: Hypervisor trait\n        <<: {risk: {level: low}}\n"),
+     "plan.yaml:10: YAML merge keys (<<) are not supported in plans"),
+    ("merge-key-alias", _swap("  - id: 2", "  - <<: *wave\n    id: 2").replace("  - id: 1", "  - &wave\n    id: 1"),
+     "plan.yaml:18: YAML merge keys (<<) are not supported in plans"),
     ("worktree-escapes", _swap("worktree: wt/pr-170", "worktree: ../elsewhere"),
      "plan.yaml:11: waves[0].issues[0].worktree: worktree '../elsewhere' must be a folder inside the repository"),
     ("worktree-absolute", _swap("worktree: wt/pr-170", "worktree: /tmp/x"), "worktree '/tmp/x' must be a folder"),
@@ -149,7 +159,7 @@ def test_malformed_plan_is_one_usage_error(pytester: pytest.Pytester, text: str,
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
     assert len(errors) == 1, result.stderr.str()
     assert expected in errors[0]
-    assert "invalid wave plan: plan.yaml:" in errors[0]
+    assert re.match(r"ERROR: invalid wave plan: plan\.yaml:\d+: ", errors[0]), errors[0]  # file and line, always
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     assert "hunter2" not in result.stdout.str() + result.stderr.str()  # credentials are never echoed
 

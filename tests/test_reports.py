@@ -109,6 +109,24 @@ def test_the_github_step_summary_gets_the_same_markdown(plan: Path, pytester: py
     assert summary.read_text().count("## Success metrics") == 1
 
 
+@pytest.mark.parametrize("args", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_whole_run_writes_the_github_step_summary_without_being_asked(
+        plan: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    """In GitHub Actions the job's page shows the table with no option given; runs that do not speak
+    for the whole plan (-k, -m, verify, dry run) add nothing there."""
+    summary = pytester.path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    pytester.runpytest("--waves", "plan.yaml", *args)
+    text = summary.read_text()
+    assert text.count("## Success metrics — demo") == 1 and "| 2 | #2 | On top | 2/2 |" in text
+    for partial, ran in ((["-k", "issue1"], 1), (["-m", "not wave2"], 2), (["--waves-verify"], 4),
+                         (["--waves-dry-run"], 0)):
+        result = pytester.runpytest("--waves", "plan.yaml", *partial, *args)
+        counts = result.parseoutcomes()
+        assert counts.get("passed", 0) + counts.get("failed", 0) == ran, (partial, counts)
+        assert summary.read_text() == text, partial
+
+
 def test_the_json_report_follows_its_versioned_schema(plan: Path, pytester: pytest.Pytester) -> None:
     pytester.runpytest("--waves", "plan.yaml", "--waves-json=r.json")
     document = ReportDocument.model_validate_json((pytester.path / "r.json").read_text())

@@ -113,12 +113,14 @@ class WavesRun:
         config, settings = session.config, self.settings
         if settings.worker or settings.collect_only:
             return
-        # no comment from a dry run, or from a run stopped half-way (its table is not the plan's state)
-        # verify writes nothing anywhere, the forge included; its outcomes are not recorded for the gate
-        # nor from a partial run (-k, -m): its table is mostly "not run", not the plan's state
+        # The tracking comment and the job summary speak for the whole plan: none from a dry run, from
+        # verify (it writes nothing anywhere, the forge included), from a run stopped half-way, or from
+        # a partial run (-k, -m), whose table is mostly "not run" (the generated workflow's report job
+        # writes the whole plan's). Verify's outcomes are not recorded for the gate either.
         interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
         quiet = settings.dry_run or settings.verify or interrupted or settings.partial
         comment_on = None if quiet else settings.comment
+        summary = None if quiet else os.environ.get("GITHUB_STEP_SUMMARY")
         if settings.partial and settings.comment is not None:
             self.state.published.extend(Published(loaded, ["success metrics not posted: -k/-m ran part of the plan"])
                                         for loaded in self.state.plans.values())
@@ -127,13 +129,12 @@ class WavesRun:
             if not (settings.dry_run or settings.verify) and getattr(config, "cache", None) is not None:
                 Gate.remember(config.cache, loaded.key, report.statuses())
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
-            summary = os.environ.get("GITHUB_STEP_SUMMARY")
             published = publish(report, comment_on=comment_on,
                                 forge=self.state.forge(loaded) if comment_on is not None else None,
                                 markdown=_suffixed(settings.report, suffix) if settings.report else None,
                                 as_json=_suffixed(settings.json, suffix) if settings.json else None,
                                 per_step=settings.verbose > 0,
-                                step_summary=Path(summary) if summary and not settings.dry_run else None)
+                                step_summary=Path(summary) if summary else None)
             self.state.published.append(published)
             if published.failed and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
