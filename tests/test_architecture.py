@@ -1,7 +1,7 @@
 """The package's shape, checked: no import cycles, and each layer imports only the layers below it.
 
 Every import counts, also one under `if TYPE_CHECKING:` or inside a function: they couple modules
-all the same. The layers, lowest first (see the README's Architecture section):
+all the same. The layers, lowest first (see docs/architecture.md):
 
     plan → engine → steps → reporting → session → parallel → cli;  plugin (the entry point) on top
 """

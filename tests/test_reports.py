@@ -293,7 +293,7 @@ def test_with_v_under_xdist_the_terminal_says_where_each_issue_runs(plan: Path, 
     result.stdout.fnmatch_lines(["[[]gw?[]] ▶ #1 Base (wave 1)"], consecutive=False)
     for number, title, wave in ((3, "Broken", 1), (2, "On top", 2)):
         result.stdout.fnmatch_lines([f"[[]gw?[]] ▶ #{number} {title} (wave {wave})"])
-    quiet = pytester.runpytest("--waves", "plan.yaml", "-n", "2")  # as the README says: only with -v
+    quiet = pytester.runpytest("--waves", "plan.yaml", "-n", "2")  # as docs/reports.md says: only with -v
     assert "▶" not in quiet.stdout.str()
 
 
