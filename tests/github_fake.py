@@ -5,6 +5,10 @@ requests, issue comments, commit status and check runs), with GitHub's habits th
 a `head` filter without the owner is ignored, a second PR for the same head is a 422, every URL it
 returns carries its own host, port and `/api/v3` prefix, lists are paginated with `Link` headers.
 Faults are injected per method and path: a status with body and headers, a delay, a side effect.
+
+Held to GitHub's published contract (github_contract.py): each request the forge sends and each
+answer the fake gives (but for injected faults) is validated against GitHub's OpenAPI description,
+and what does not hold is kept in `violations`; answers are shaped in one of the contract's modes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import git
+from github_contract import Contract, Mode
 
 TOKEN = "ghp_" + "Zk9q" * 9  # the shape of a real classic token: 40 characters
 API = "/api/v3"
@@ -40,7 +45,11 @@ class Fault:
 
 
 class FakeGitHub:
-    def __init__(self, full_name: str = "acme/luminaguard", origin: Path | None = None) -> None:
+    def __init__(self, full_name: str = "acme/luminaguard", origin: Path | None = None, *,
+                 contract: Contract | None = None, mode: Mode = "default") -> None:
+        self.contract = contract or Contract()
+        self.mode: Mode = mode
+        self.violations: list[str] = []  # what the forge sent, or the fake answered, against the contract
         self.full_name = full_name
         self.owner, self.name = full_name.split("/")
         self.origin = origin  # a bare repository: PR head SHAs are the pushed commits
@@ -176,7 +185,8 @@ class FakeGitHub:
             return 201, self._pull_json(pull)
         if (m := re.fullmatch(r"/issues/(\d+)/labels", rest)) and method == "POST":
             pull = self._pull(m[1])
-            pull["labels"] += [name for name in data if name not in pull["labels"]]
+            names = [label if isinstance(label, str) else label["name"] for label in data["labels"]]
+            pull["labels"] += [name for name in names if name not in pull["labels"]]
             return 200, [{"id": i, "name": n, "url": f"{self.api}{repo}/labels/{n}"} for i, n in enumerate(pull["labels"])]
         if m := re.fullmatch(r"/issues/(\d+)", rest):
             n = int(m[1])
@@ -247,12 +257,21 @@ class _Handler(BaseHTTPRequestHandler):
             if scheme.lower() not in ("token", "bearer") or token not in fake.tokens:
                 raise _Answer(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             with fake.lock:
-                status, body = fake.route(self.command, path, query, data)
+                fake.violations += [f"{self.command} {path} sent: {error}"
+                                    for error in fake.contract.request_errors(self.command, path, query, data)]
+                try:
+                    status, body = fake.route(self.command, path, query, data)
+                except _Answer as refusal:  # the route's own refusals (404, 422) are held to the contract too
+                    status, body = refusal.status, refusal.body
             if fault is not None:
                 time.sleep(fault.late)
             headers: dict[str, str] = {}
             if isinstance(body, list):
                 body, headers = self._page(body, fake, path, query)
+            body = fake.contract.shape(self.command, path, status, body, fake.mode)
+            if status < 300 or fake.contract.documents(self.command, path, status):
+                fake.violations += [f"{self.command} {path} answered {status}: {error}" for error in
+                                    fake.contract.response_errors(self.command, path, query, status, body, headers)]
         except _Answer as answer:
             status, body, headers = answer.status, answer.body, answer.headers
         payload = json.dumps(body).encode() if body is not None else b""

@@ -14,17 +14,28 @@ import pytest
 # re-imported `requests` would no longer recognise the cookie jars of the one PyGithub still holds.
 import pytest_waves.engine.forge.github  # noqa: F401
 from conftest import GitWorld, edit, issue, plan_text
+from github_contract import Contract
 from github_fake import TOKEN, FakeGitHub
 
 PR_STEPS = "[push, {pr: {title: 'feat: seven (#7)'}}]"
 
 
 @pytest.fixture
-def github(world: GitWorld, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+def github(world: GitWorld, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[FakeGitHub]:
+    """The fake, held to GitHub's contract: api.github.com's, answers in default mode unless a test
+    asks for another shape (see SHAPES). Whatever broke the contract fails the test."""
+    description, mode = getattr(request, "param", ("api.github.com", "default"))
     monkeypatch.delenv("GH_TOKEN", raising=False)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    with FakeGitHub(origin=world.origin_path) as fake:
+    with FakeGitHub(origin=world.origin_path, contract=Contract(description), mode=mode) as fake:
         yield fake
+    assert not fake.violations, "against GitHub's OpenAPI description:\n" + "\n".join(fake.violations)
+
+
+# The forge's whole flow is run against each shape of answer the contract allows, and GHES's.
+SHAPES = pytest.mark.parametrize("github", [("api.github.com", "default"), ("api.github.com", "minimal"),
+                                            ("api.github.com", "maximal"), ("ghes-3.19", "default")],
+                                 indirect=True, ids=["default", "minimal", "maximal", "ghes-3.19"])
 
 
 def forge_block(fake: FakeGitHub, **settings: object) -> str:
@@ -48,6 +59,7 @@ def run_github(pytester: pytest.Pytester, world: GitWorld, github: FakeGitHub): 
     return run
 
 
+@SHAPES
 def test_pr_opened_once_and_found_by_owner_and_branch(run_github, github: FakeGitHub, world: GitWorld) -> None:
     first = run_github(PR_STEPS, "-v")
     first.assert_outcomes(passed=2)
@@ -62,6 +74,7 @@ def test_pr_opened_once_and_found_by_owner_and_branch(run_github, github: FakeGi
     assert lists and all("head=acme%3Afeature%2Fissue-7" in path for path in lists), lists
 
 
+@SHAPES
 def test_a_pr_of_another_branch_is_not_taken_for_ours(run_github, github: FakeGitHub, world: GitWorld) -> None:
     # GitHub ignores `head=branch` without the owner: a forge that forgot it would take PR #1 for ours
     world.push_branch("feature/other", {"other.txt": "x\n"})
@@ -70,6 +83,7 @@ def test_a_pr_of_another_branch_is_not_taken_for_ours(run_github, github: FakeGi
     assert [(p["number"], p["head"]) for p in github.pulls] == [(1, "feature/other"), (2, "feature/issue-7")]
 
 
+@SHAPES
 def test_changed_title_and_body_update_the_same_pr_and_labels_are_added(run_github, github: FakeGitHub) -> None:
     run_github("[push, {pr: {title: 'a', draft: true, labels: [waves], reviewers: [octocat]}}]").assert_outcomes(passed=2)
     assert github.pulls[0]["draft"] and github.pulls[0]["labels"] == ["waves"]
@@ -82,6 +96,7 @@ def test_changed_title_and_body_update_the_same_pr_and_labels_are_added(run_gith
     assert github.count("POST", "/requested_reviewers$") == 1  # a done review is not re-requested
 
 
+@SHAPES
 @pytest.mark.parametrize(("statuses", "runs", "shown"), [
     (["success"], [("completed", "success")], "#1 open ✅"),
     (["success"], [("completed", "failure")], "#1 open ❌"),
@@ -104,6 +119,7 @@ def test_the_pr_column_shows_the_combined_checks(run_github, github: FakeGitHub,
     assert properties["waves.pr_url"] == url
 
 
+@SHAPES
 def test_a_creation_race_answered_422_finds_the_other_pr(run_github, github: FakeGitHub) -> None:
     # between our look and our create another run opens the PR; GitHub answers 422 "already exists"
     github.fail("POST", "/pulls$", before=lambda: github.open_pull("feature/issue-7", title="feat: seven (#7)",
@@ -235,6 +251,7 @@ def test_a_comment_whose_answer_is_lost_is_not_posted_twice(run_github, github: 
     assert len(github.comments) == 1 and github.count("POST", "/comments$") == 1
 
 
+@SHAPES
 def test_a_merged_pr_is_not_opened_again(run_github, github: FakeGitHub) -> None:
     run_github().assert_outcomes(passed=2)
     github.pulls[0].update(state="closed", merged_at="2026-11-27T12:00:00Z")  # squash-merged: branch left behind
@@ -340,6 +357,7 @@ def test_forge_settings_are_checked_when_the_plan_loads(pytester: pytest.Pyteste
     assert "secret" not in result.stderr.str()
 
 
+@SHAPES
 def test_the_table_is_one_comment_on_the_tracking_issue_edited_on_later_runs(run_github, github: FakeGitHub) -> None:
     for n in range(35):  # other people's comments fill the first page: ours must be found on the second
         github.comments.append({"id": 100 + n, "issue": 42, "body": f"comment {n}"})

@@ -11,9 +11,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import mermaid_cli
 import pytest
 
-import mermaid_cli
 from conftest import GitWorld, plan_text
 from pytest_waves.reporting import timeline
 from pytest_waves.reporting.schema import ReportDocument

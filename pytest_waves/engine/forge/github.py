@@ -137,11 +137,13 @@ class GitHubForge:
                     lambda: self._find(spec.head, spec.base),
                     retries=self.settings.retries, max_wait=self.settings.max_wait)
             except GithubException as exc:
-                if exc.status == 422 and "already exists" in str(exc.data):
+                # GitHub says "A pull request already exists" in `errors`, which its description does
+                # not promise to send: an open PR for this head and base found now says the same
+                if exc.status == 422 and ("already exists" in str(exc.data) or self._find(spec.head, spec.base)):
                     raise PullExists(f"a pull request from {spec.head} into {spec.base} is already open") from None
                 raise
             if spec.labels:
-                pull.add_to_labels(*spec.labels)
+                self._label(pull.number, spec.labels)
             if spec.reviewers:  # only when opening: asking again would re-request a done review
                 pull.create_review_request(reviewers=list(spec.reviewers))
             return self._with_checks(pull, labels=spec.labels, reviewers=spec.reviewers)
@@ -152,7 +154,22 @@ class GitHubForge:
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         with self._answer(f"labelling pull request #{number}"):
-            self._repo().get_pull(number).add_to_labels(*labels)
+            self._label(number, labels)
+
+    def _json(self, url: str, key: str) -> Iterator[dict[str, Any]]:
+        """The items under `key` of every page of a list answer (`{"total_count": n, key: [...]}`)."""
+        requester = self._github().requester
+        parameters: dict[str, Any] | None = {"per_page": 100}
+        next_url: str | None = url
+        while next_url:
+            headers, data = requester.requestJsonAndCheck("GET", next_url, parameters=parameters)
+            yield from (item for item in (data or {}).get(key) or [] if isinstance(item, dict))
+            next_url, parameters = _next_page(headers.get("link")), None  # the next link carries its query
+
+    def _label(self, number: int, labels: Sequence[str]) -> None:
+        # GitHub's description documents only {"labels": [...]}; PyGithub's add_to_labels sends a bare list
+        self._github().requester.requestJsonAndCheck("POST", f"{self._repo().url}/issues/{number}/labels",
+                                                      input={"labels": list(labels)})
 
     def upsert_comment(self, issue: int, marker: str, body: str) -> tuple[str, str]:
         with self._answer(f"commenting on issue #{issue}"):
@@ -177,16 +194,27 @@ class GitHubForge:
     def _with_checks(self, pull: GithubPull, labels: Sequence[str] = (),
                      reviewers: Sequence[str] = ()) -> PullRequest:
         sha = pull.head.sha
-        commit = self._repo().get_commit(sha)
-        status = commit.get_combined_status()
-        statuses = [s.state for s in status.statuses]
-        runs = [(run.status, run.conclusion) for run in commit.get_check_runs()]
+        # Read as plain JSON: PyGithub's CheckRun fails on fields GitHub's description lets be null
+        # (`check_suite`), and the commit itself (its files, possibly thousands) is not needed.
+        commit = f"{self._repo().url}/commits/{sha}"
+        statuses = [str(s.get("state")) for s in self._json(f"{commit}/status", "statuses")]
+        runs = [(str(run.get("status")), run.get("conclusion")) for run in self._json(f"{commit}/check-runs", "check_runs")]
         return PullRequest(
             number=pull.number, title=pull.title, body=pull.body or "", head=pull.head.ref, base=pull.base.ref,
             state="merged" if pull.merged_at is not None else pull.state, url=pull.html_url, draft=bool(pull.draft),
-            labels=tuple(labels) or tuple(label.name for label in pull.labels),
-            reviewers=tuple(reviewers) or tuple(user.login for user in pull.requested_reviewers),
+            labels=tuple(labels) or tuple(label.name for label in pull.labels or ()),
+            # GitHub's description requires neither: a pull request may come without them
+            reviewers=tuple(reviewers) or tuple(user.login for user in pull.requested_reviewers or ()),
             head_sha=sha, checks=combined_checks(statuses, runs))
+
+
+def _next_page(link: str | None) -> str | None:
+    """The `rel="next"` address of a `Link` header, as GitHub paginates."""
+    for part in (link or "").split(","):
+        address, _, rel = part.partition(";")
+        if rel.strip() == 'rel="next"':
+            return address.strip().strip("<>")
+    return None
 
 
 def _github_message(exc: GithubException) -> tuple[str, list[str]]:
