@@ -38,7 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _configure_run(config: pytest.Config, settings: Settings) -> None:
     import pytest_waves.session.preflight as preflight
     import pytest_waves.session.runids as runids
-    from pytest_waves.session.gate import CACHE_KEY, Gate
+    from pytest_waves.session.gate import Gate
     from pytest_waves.session.hooks import WavesRun
     from pytest_waves.session.state import STATE, WavesState
     from pytest_waves.steps import registry
@@ -49,9 +49,8 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
     preflight.hold_repositories(config, settings, plans)
     preflight.check_repositories(settings, plans)
     preflight.check_forced_steps(settings, plans)
-    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
-    recorded = cache.get(CACHE_KEY, {}) if cache is not None else {}
-    state = WavesState(plans=plans, gate=Gate(recorded, config.getoption("--ignore-unknown-dependency")),
+    gate = Gate.load(getattr(config, "cache", None), config.getoption("--ignore-unknown-dependency"))
+    state = WavesState(plans=plans, gate=gate,
                        dry_run=settings.dry_run, verify=settings.verify, forced=settings.force_steps,
                        logs=settings.logs, run_id=runids.run_id(config))
     config.stash[STATE] = state

@@ -134,3 +134,42 @@ def test_steps_run_in_plan_order(world: GitWorld, run_plan, tmp_path) -> None:
     result = run_plan(plan(tests=f"echo tests >> {log}", build=f"echo build >> {log}"), "-p", "no:randomly")
     result.assert_outcomes(passed=6, skipped=1)
     assert log.read_text().split() == ["tests", "build"]
+
+
+def test_last_failed_reruns_the_failed_step_trusting_the_steps_before_it(world: GitWorld, run_plan, tmp_path) -> None:
+    """--lf selects only the failed step: the step before it is judged by its own last outcome."""
+    flag = tmp_path / "fixed"
+    failing = plan(tests=f"test -f {flag}")
+    run_plan(failing).assert_outcomes(passed=1, skipped=5, failed=1)  # #154 tests failed; the rest held
+    again = run_plan(failing, "--lf", "-rs")
+    again.assert_outcomes(failed=1)  # run again, not hidden as "blocked by #154 itself"
+    flag.write_text("")
+    fixed = run_plan(failing, "--lf", "-rs")
+    assert fixed.ret == pytest.ExitCode.OK
+    fixed.assert_outcomes(passed=1)
+    result = run_plan(failing, "-k", "issue154 and last", "-rs")  # `first` passed, `tests` passed last
+    result.assert_outcomes(passed=1)
+
+
+def test_a_step_whose_earlier_step_last_failed_is_held_with_that_reason(world: GitWorld, run_plan) -> None:
+    failing = plan(tests="exit 1")
+    run_plan(failing)
+    result = run_plan(failing, "-k", "issue154 and last", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*after step tests (not selected in this run; last recorded outcome: failed)"])
+
+
+def test_a_run_of_part_of_an_issue_records_a_failure_but_never_a_pass(world: GitWorld, run_plan, tmp_path) -> None:
+    flag = tmp_path / "broken"
+    text = plan(tests=f"test ! -f {flag}")
+    run_plan(text).assert_outcomes(passed=6, skipped=1)  # everything passed: #154 recorded as passed
+    flag.write_text("")
+    run_plan(text, "-k", "issue154 and tests").assert_outcomes(failed=1)  # part of #154 ran, and failed
+    blocked = run_plan(text, "-k", "issue155", "-rs")
+    blocked.stdout.fnmatch_lines(["SKIPPED*blocked by #154 (not selected in this run; last recorded outcome: failed)"])
+    flag.unlink()
+    run_plan(text, "-k", "issue154 and tests").assert_outcomes(passed=1)  # part of #154 passed: not enough
+    still = run_plan(text, "-k", "issue155", "-rs")
+    still.stdout.fnmatch_lines(["SKIPPED*blocked by #154 (not selected in this run; last recorded outcome: failed)"])
+    run_plan(text, "-k", "issue154").assert_outcomes(passed=3)  # the whole issue passed: trusted again
+    run_plan(text, "-k", "issue155").assert_outcomes(passed=2, skipped=1)

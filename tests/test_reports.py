@@ -120,11 +120,16 @@ def test_a_whole_run_writes_the_github_step_summary_without_being_asked(
     text = summary.read_text()
     assert text.count("## Success metrics — demo") == 1 and "| 2 | #2 | On top | 2/2 |" in text
     for partial, ran in ((["-k", "issue1"], 1), (["-m", "not wave2"], 2), (["--waves-verify"], 4),
-                         (["--waves-dry-run"], 0)):
+                         (["--waves-dry-run"], 0), (["--deselect", "plan.yaml::wave2::issue2::check"], 3),
+                         (["--lf"], 1), (["-x"], None)):
         result = pytester.runpytest("--waves", "plan.yaml", *partial, *args)
         counts = result.parseoutcomes()
-        assert counts.get("passed", 0) + counts.get("failed", 0) == ran, (partial, counts)
+        if ran is not None:
+            assert counts.get("passed", 0) + counts.get("failed", 0) == ran, (partial, counts)
         assert summary.read_text() == text, partial
+    # a marker expression that deselects none of the plan's steps leaves the run whole
+    pytester.runpytest("--waves", "plan.yaml", "-m", "not slow", *args)
+    assert summary.read_text().count("## Success metrics — demo") == 2
 
 
 def test_the_json_report_follows_its_versioned_schema(plan: Path, pytester: pytest.Pytester) -> None:

@@ -15,6 +15,7 @@ from wcwidth import wcswidth
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.reporting.outcomes import Outcomes, StepRecord
+from pytest_waves.plan.stepid import StepId
 from pytest_waves.reporting.schema import VERSION as JSON_SCHEMA_VERSION
 from pytest_waves.reporting.schema import (
     CheckResult,
@@ -24,7 +25,7 @@ from pytest_waves.reporting.schema import (
     Risk,
     StepResult,
 )
-from pytest_waves.reporting.status import Outcome, Status
+from pytest_waves.reporting.status import RAN, Outcome, Status
 
 HEADERS = ("Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk")
 
@@ -42,8 +43,24 @@ class Report:
         return any(row.status == Status.FAILED for row in self.issues) or any(
             row.status == Status.FAILED for row in self.merges)
 
+    @property
+    def whole(self) -> bool:
+        """Did every step and merge check of the plan run (or get skipped for a reason)? Not after
+        -k, -m, --lf or --deselect chose part of it, nor after -x stopped it half-way."""
+        return all(step.outcome != Outcome.NOT_RUN for row in self.issues for step in row.steps) and all(
+            check.outcome != Outcome.NOT_RUN for row in self.merges for check in row.checks.values())
+
     def statuses(self) -> dict[int, str]:
-        return {row.issue: row.status.value for row in self.issues}
+        """What a later rerun may trust of each issue: its status when every step of it ran; when
+        only part did, only a failure (one failed step is enough to say it is not done)."""
+        return {row.issue: row.status.value for row in self.issues
+                if row.status in (Status.FAILED, Status.DEFERRED)
+                or all(step.outcome != Outcome.NOT_RUN for step in row.steps)}
+
+    def step_outcomes(self) -> dict[str, str]:
+        """The outcome of each step that ran, by its dependency name: what a later --lf may trust."""
+        return {StepId(self.loaded.key, row.issue, step.name).dependency_name: step.outcome.value
+                for row in self.issues for step in row.steps if step.outcome in RAN}
 
     def as_json(self) -> str:
         document = ReportDocument(schema="pytest-waves/report", version=JSON_SCHEMA_VERSION,

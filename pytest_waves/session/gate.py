@@ -3,7 +3,8 @@
 pytest-dependency's `dependency` marks are the single description of the gate: each step depends on
 the step before it in its issue, and an issue's first step on every step of the issues it depends on.
 This module writes those marks, says in the user's words why an item is blocked, and answers for
-dependencies that are not part of this run (`-k issue155`): it trusts their last recorded outcome.
+dependencies that are not part of this run: another issue (`-k issue155`) by that issue's last
+recorded status, an earlier step of the same issue (`--lf`, `-m run`) by that step's last outcome.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pytest_waves.session.adapters import SCOPE, recorded_result, trust_as_passe
 from pytest_waves.session.results import Results
 
 _DEPENDENCY = pytest.mark.dependency
-CACHE_KEY = "waves/outcomes"
+CACHE_KEY = "waves/outcomes"  # plan key → issue number → its last status, from a run that ran all its steps
+STEPS_KEY = "waves/steps"  # plan key → a step's dependency name → its last outcome, from a run that ran it
 
 
 def prerequisites(loaded: LoadedPlan, issue: int, step: str) -> list[str]:
@@ -39,11 +41,19 @@ def _label(item: pytest.Item) -> str:
 
 
 class Gate:
-    def __init__(self, recorded: dict[str, dict[str, str]], ignore_unknown: bool) -> None:
+    def __init__(self, recorded: dict[str, dict[str, str]], ignore_unknown: bool,
+                 recorded_steps: dict[str, dict[str, str]] | None = None) -> None:
         self.recorded = recorded  # plan key → issue number → last status, from pytest's cache
+        self.recorded_steps = recorded_steps or {}  # plan key → step dependency name → last outcome
         self.ignore_unknown = ignore_unknown
         self.selected: set[str] = set()
         self.results = Results()
+
+    @classmethod
+    def load(cls, cache: pytest.Cache | None, ignore_unknown: bool) -> Gate:
+        if cache is None:  # -p no:cacheprovider: nothing recorded, nothing to trust
+            return cls({}, ignore_unknown)
+        return cls(cache.get(CACHE_KEY, {}), ignore_unknown, cache.get(STEPS_KEY, {}))
 
     def select(self, items: list[pytest.Item]) -> None:
         self.selected = {m.kwargs["name"] for item in items
@@ -102,6 +112,14 @@ class Gate:
         plan_key, issue = step_id.plan, step_id.issue
         if name in self.selected:
             return f"blocked by #{issue} (it has not finished yet)"
+        own = getattr(item, "issue", None)
+        if own is not None and own.number == issue:  # an earlier step of this issue (--lf, -m run)
+            done = self.recorded_steps.get(plan_key, {}).get(name)
+            if done == "passed" or self.ignore_unknown:
+                trust_as_passed(item, name)
+                return None
+            return (f"after step {step_id.step} (not selected in this run; "
+                    f"last recorded outcome: {done or 'never run'})")
         last = self.recorded.get(plan_key, {}).get(str(issue))
         if last == "passed" or self.ignore_unknown:
             # A deliberate rerun of a dependant: trust the dependency's last recorded success.
@@ -110,9 +128,11 @@ class Gate:
         return f"blocked by #{issue} (not selected in this run; last recorded outcome: {last or 'never run'})"
 
     @staticmethod
-    def remember(cache: pytest.Cache, plan_key: str, statuses: dict[int, str]) -> None:
-        """Keep each issue's last real outcome for later reruns; issues not run keep theirs."""
-        recorded = cache.get(CACHE_KEY, {})
-        plan = recorded.setdefault(plan_key, {})
-        plan.update({str(number): status for number, status in statuses.items() if status != "not run"})
-        cache.set(CACHE_KEY, recorded)
+    def remember(cache: pytest.Cache, plan_key: str, statuses: dict[int, str], steps: dict[str, str]) -> None:
+        """Keep, for later reruns, the status of each issue whose steps all ran and the outcome of each
+        step that ran; what did not run keeps what it had."""
+        for key, news in ((CACHE_KEY, {str(number): status for number, status in statuses.items()}),
+                          (STEPS_KEY, steps)):
+            recorded = cache.get(key, {})
+            recorded.setdefault(plan_key, {}).update(news)
+            cache.set(key, recorded)

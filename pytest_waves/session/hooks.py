@@ -52,12 +52,11 @@ class WavesRun:
         with paused_gc():  # a plan's items are long-lived: see paused_gc
             yield
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.state.gate.select(items)  # after -k/-m deselection: what is not here is "not in this run"
-
     @pytest.hookimpl(tryfirst=True)  # after every reordering (--ff's is a wrapper), before xdist reads the list
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # after every deselection (-k, -m, --deselect, and --lf's, which a hook wrapper makes last):
+        # what is not here is "not in this run"
+        self.state.gate.select(session.items)
         _restore_plan_order(session.items)
 
     @pytest.hookimpl(tryfirst=True)
@@ -114,20 +113,21 @@ class WavesRun:
         if settings.worker or settings.collect_only:
             return
         # The tracking comment and the job summary speak for the whole plan: none from a dry run, from
-        # verify (it writes nothing anywhere, the forge included), from a run stopped half-way, or from
-        # a partial run (-k, -m), whose table is mostly "not run" (the generated workflow's report job
-        # writes the whole plan's). Verify's outcomes are not recorded for the gate either.
+        # verify (it writes nothing anywhere, the forge included), or from a run in which part of the
+        # plan did not run (-k, -m, --lf, --deselect; -x, Ctrl-C), whose table is partly "not run"
+        # (the generated workflow's report job writes the whole plan's). Verify's outcomes are not
+        # recorded for the gate either.
         interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
-        quiet = settings.dry_run or settings.verify or interrupted or settings.partial
-        comment_on = None if quiet else settings.comment
-        summary = None if quiet else os.environ.get("GITHUB_STEP_SUMMARY")
-        if settings.partial and settings.comment is not None:
-            self.state.published.extend(Published(loaded, ["success metrics not posted: -k/-m ran part of the plan"])
-                                        for loaded in self.state.plans.values())
         for loaded in self.state.plans.values():
             report = self.state.report(loaded)
             if not (settings.dry_run or settings.verify) and getattr(config, "cache", None) is not None:
-                Gate.remember(config.cache, loaded.key, report.statuses())
+                Gate.remember(config.cache, loaded.key, report.statuses(), report.step_outcomes())
+            quiet = settings.dry_run or settings.verify or interrupted or not report.whole
+            comment_on = None if quiet else settings.comment
+            summary = None if quiet else os.environ.get("GITHUB_STEP_SUMMARY")
+            if comment_on is None and settings.comment is not None and not (settings.dry_run or settings.verify):
+                self.state.published.append(Published(loaded, [
+                    "success metrics not posted: part of the plan did not run (-k, -m, --lf, --deselect, -x or Ctrl-C)"]))
             suffix = f"-{loaded.key}" if len(self.state.plans) > 1 else ""
             published = publish(report, comment_on=comment_on,
                                 forge=self.state.forge(loaded) if comment_on is not None else None,

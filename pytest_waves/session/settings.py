@@ -74,7 +74,6 @@ class Settings:
     worker: bool  # this process is an xdist worker
     collect_only: bool
     verbose: int
-    partial: bool  # -k or -m chose part of the plan
 
     @property
     def writes(self) -> bool:
@@ -99,7 +98,7 @@ class Settings:
             fresh_sandbox=bool(config.getoption("--waves-fresh-sandbox")),
             wait=_number(option("waves_wait"), float, "waves_wait", "a number of seconds") or 0.0,
             worker=hasattr(config, "workerinput"), collect_only=bool(config.option.collectonly),
-            verbose=int(config.option.verbose), partial=bool(config.option.keyword or config.option.markexpr))
+            verbose=int(config.option.verbose))
         return settings
 
     def refuse_conflicts(self) -> None:
