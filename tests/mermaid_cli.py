@@ -38,7 +38,7 @@ def mmdc() -> str | None:
 
 @dataclass(frozen=True)
 class Bar:
-    drawn: str  # done, crit, active or milestone: Mermaid's task classes
+    drawn: str  # Mermaid's task classes: done, crit, active, milestone, "milestone crit"…; plain: none
     label: str
     x: float
     width: float
@@ -98,7 +98,7 @@ def picture(svg: Path) -> Picture:
     for rect in root.iter(f"{SVG}rect"):
         if "task" not in classes(rect):
             continue
-        drawn = next(re.sub(r"\d+$", "", c) for c in classes(rect)[1:] if not c.startswith("task"))
+        drawn = " ".join(re.sub(r"\d+$", "", c) for c in classes(rect)[1:] if not c.startswith("task")) or "plain"
         bars.append(Bar(drawn, labels.get(rect.get("id", ""), ""), float(rect.get("x", 0)),
                         float(rect.get("width", 0)), float(rect.get("y", 0))))
     return Picture(title, ticks, sections, sorted(bars, key=lambda bar: bar.row))

@@ -2,15 +2,17 @@
 
 A shown output is a fenced block right after a marker line:
 
-    <!-- check: COMMAND -->                  the block is what COMMAND prints (see below)
+    <!-- check: COMMAND -->                  the block is what COMMAND prints
+    <!-- check exit=4: COMMAND -->           … and COMMAND exits 4 (0 unless said)
     <!-- shown, not checked: WHY -->         e.g. benchmark figures, measured on one machine
 
-Every ```text block needs one of the two, so that no output can be added unchecked. COMMAND runs
-in bash, in a scratch copy of `plans/` (in `…/Projects/pytest-waves/`), with this environment's `pytest` and `python` first on PATH
-and no COLUMNS (so 80 columns, as pytest sees a pipe) unless the command sets it. The block's lines
-must appear in its output in order; other lines may come between them (a shortened sample), and
-`…` in a shown line stands for any text (a time, a run's id). Links between the pages must lead to
-a file and a heading that exist.
+Every block that is not code (yaml, bash, python) needs one of them, so that no output can be added
+unchecked. COMMAND runs in bash, in a scratch copy of `plans/` (in `…/Projects/pytest-waves/`), with
+this environment's `pytest` and `python` first on PATH and no COLUMNS (so 80 columns, as pytest
+sees a pipe) unless the command sets it. The block's lines must appear in its output as they are
+shown, one after another; a line that is only `⋯` stands for lines left out, and `⋯` within a line
+for any text (a time, a run's id). (`…` is not a wildcard: the product prints it where it shortens.)
+Links between the pages must lead to a file and a heading that exist.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-MARKER = re.compile(r"^<!-- (check: (?P<command>.+?)|shown, not checked: .+?) -->$")
+MARKER = re.compile(r"^<!-- (check(?: exit=(?P<exit>\d+))?: (?P<command>.+?)|shown, not checked: .+?) -->$")
+CODE = {"yaml", "bash", "sh", "python", "toml"}
+GAP = "⋯"
 FENCE = re.compile(r"^(?P<fence>`{3,})(?P<lang>\w*)$")
 
 
@@ -37,6 +41,7 @@ class Shown(NamedTuple):
     lang: str
     command: str | None  # None: marked as not checked; "" : not marked at all
     lines: list[str]
+    exit: int = 0
 
 
 def _blocks(page: Path) -> list[Shown]:
@@ -50,7 +55,8 @@ def _blocks(page: Path) -> list[Shown]:
         end = next(k for k in range(n + 1, len(lines)) if lines[k] == opening["fence"])
         marker = MARKER.match(lines[n - 1]) if n else None
         command = "" if marker is None else marker["command"]
-        found.append(Shown(page, n + 1, opening["lang"], command, lines[n + 1:end]))
+        code = int(marker["exit"]) if marker is not None and marker["exit"] else 0
+        found.append(Shown(page, n + 1, opening["lang"], command, lines[n + 1:end], code))
         n = end + 1
     return found
 
@@ -64,27 +70,44 @@ def _where(block: Shown) -> str:
 
 
 def test_every_shown_output_is_checked_or_says_why_not() -> None:
-    unmarked = [_where(b) for b in BLOCKS if b.lang == "text" and b.command == ""]
-    assert not unmarked, f"```text blocks without a `<!-- check: … -->` marker: {unmarked}"
+    unmarked = [_where(b) for b in BLOCKS if b.lang not in CODE and b.command == ""]
+    assert not unmarked, f"blocks that are not code and have no `<!-- check: … -->` marker: {unmarked}"
     assert len(CHECKED) >= 6  # the check itself runs: the pages do show outputs
+    empty = [_where(b) for b in CHECKED if not [line for line in b.lines if line.strip() not in ("", GAP)]]
+    assert not empty, f"checked blocks that show nothing to check: {empty}"
 
 
 def _matches(shown: str, line: str) -> bool:
-    pattern = ".*".join(re.escape(part) for part in shown.split("…"))
+    pattern = ".*".join(re.escape(part) for part in shown.split(GAP))
     return re.fullmatch(pattern, line) is not None
 
 
+def _trimmed(lines: list[str]) -> list[str]:
+    while lines and not lines[0]:
+        lines = lines[1:]
+    while lines and not lines[-1]:
+        lines = lines[:-1]
+    return lines
+
+
 def _missing(shown: list[str], output: list[str]) -> str | None:
-    """The first shown line that does not follow the previous one in the output, or None."""
-    at = 0
+    """The first shown line the output does not have where the block says, or None. Lines between
+    two `⋯` lines must follow each other in the output; the runs must come in order."""
+    runs: list[list[str]] = [[]]
     for line in (s.rstrip() for s in shown):
-        if line.strip() == "…" or not line:
+        if line.strip() == GAP:
+            runs.append([])
+        else:
+            runs[-1].append(line)  # blank lines too: the output must have them where shown
+    at = 0
+    for run in (_trimmed(r) for r in runs):
+        if not run:
             continue
-        while at < len(output) and not _matches(line, output[at]):
-            at += 1
-        if at == len(output):
-            return line
-        at += 1
+        start = next((k for k in range(at, len(output) - len(run) + 1)
+                      if all(_matches(want, output[k + i]) for i, want in enumerate(run))), None)
+        if start is None:  # say which line: the first of the run that is nowhere after `at`
+            return next((want for want in run if not any(_matches(want, line) for line in output[at:])), run[0])
+        at = start + len(run)
     return None
 
 
@@ -100,6 +123,8 @@ def test_a_shown_output_is_what_the_command_prints(block: Shown, tmp_path: Path)
     result = subprocess.run(["bash", "-c", block.command], cwd=clone, env=env, capture_output=True, text=True,
                             timeout=300)
     output = [line.rstrip() for line in (result.stdout + result.stderr).splitlines()]
+    assert result.returncode == block.exit, f"{_where(block)}: `{block.command}` exited {result.returncode}, " \
+        f"not {block.exit}:\n" + "\n".join(output)
     missing = _missing(block.lines, output)
     assert missing is None, (f"{_where(block)}: `{block.command}` does not print\n  {missing}\n"
                              "(in this order after the lines before it); it printed:\n" + "\n".join(output))
@@ -122,15 +147,18 @@ def test_every_option_is_in_the_readme(pytester: pytest.Pytester) -> None:
     options = set(re.findall(r"^\s+(--waves[\w-]*)", help_text, re.M))
     ini_keys = set(re.findall(r"^\s+(waves_\w+)", help_text, re.M))
     assert len(options) >= 10 and len(ini_keys) >= 8, help_text
-    missing = sorted(name for name in options | ini_keys if f"`{name}" not in shown)
+    missing = sorted(name for name in options | ini_keys if not re.search(f"`{re.escape(name)}[` ]", shown))
     assert not missing, f"not in the README's options table: {missing}"
 
 
 def test_the_check_fails_on_a_line_the_output_does_not_have() -> None:
-    output = ["a 1", "b 2 in 0.5s", "c"]
-    assert _missing(["a 1", "…", "b 2 in …s", "c"], output) is None
-    assert _missing(["b 2 in …s", "a 1"], output) == "a 1"  # order matters
+    output = ["a 1", "b 2 in 0.5s", "c", "d…"]
+    assert _missing(["a 1", "b 2 in ⋯s", "c"], output) is None
+    assert _missing(["a 1", "⋯", "c"], output) is None
+    assert _missing(["b 2 in ⋯s", "a 1"], output) is not None  # order matters
+    assert _missing(["a 1", "c"], output) == "a 1"  # a line left out must be shown as ⋯
     assert _missing(["a 2"], output) == "a 2"
+    assert _missing(["d…"], output) is None and _missing(["c…"], output) == "c…"  # … is a character
 
 
 def _slug(heading: str) -> str:

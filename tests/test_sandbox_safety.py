@@ -172,3 +172,12 @@ def test_a_read_only_run_neither_builds_nor_moves_the_sandbox(pytester: pytest.P
                                                                          pytest.ExitCode.TESTS_FAILED)
     assert not (sandbox / "checkout-origin.git").exists()
     assert fingerprint(sandbox / "checkout") == before
+
+
+def test_verify_before_the_sandbox_is_built_says_to_run_the_plan_once(pytester: pytest.Pytester, sandbox: Path) -> None:
+    shutil.rmtree(sandbox)  # a fresh clone: the demo has never run
+    result = pytester.runpytest("--waves", "plan.yaml", "--waves-verify")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *the repository * does not exist (repository.path: *); "
+                                 "run the plan once without --waves-verify: it builds its sandbox repository"])
+    assert not sandbox.exists()

@@ -78,9 +78,9 @@ def test_failed_deferred_and_blocked_issues_are_drawn_and_said_differently(repor
 def test_a_blocked_marker_stands_where_its_blocker_ended(report: tuple[str, ReportDocument]) -> None:
     markdown, _ = report
     times = {m[1]: (int(m[2]), m[3]) for m in re.finditer(r":\w+, (\w+), (\d+), (\d+m?s?)$", markdown, re.M)}
-    assert times["b4"] == (int(times["i2"][1]), "0ms")  # #4 was blocked when #2 ended
-    assert times["b5"] == (int(times["i3"][1]), "0ms")
-    assert times["b6"] == times["b4"]  # blocked by a blocked issue: at the same moment
+    assert times["m4"] == (int(times["i2"][1]), "0ms")  # #4 was blocked when #2 ended
+    assert times["m5"] == (int(times["i3"][1]), "0ms")
+    assert times["m6"] == times["m4"]  # blocked by a blocked issue: at the same moment
 
 
 def test_a_short_run_reads_in_seconds_from_its_start(report: tuple[str, ReportDocument]) -> None:
@@ -96,6 +96,8 @@ def test_with_v_each_step_is_a_bar_and_blocked_issues_a_marker(pytester: pytest.
     tasks = _tasks((pytester.path / "r.md").read_text())
     assert ("#2 tests — failed", "crit") in tasks and ("#3 tests — deferred", "active") in tasks
     assert ("#6 Far — blocked by #4", "milestone") in tasks
+    sections = re.findall(r"^    section (.+)$", (pytester.path / "r.md").read_text(), re.M)
+    assert sections == ["Wave 1 Build", "Wave 2 Ship", "Wave 3 Later"]  # steps stay in their waves
 
 
 @needs_mmdc
@@ -153,3 +155,57 @@ def test_the_renderer_check_fails_on_a_diagram_mermaid_rejects(tmp_path: Path) -
     import subprocess
     with pytest.raises(subprocess.CalledProcessError, match="mmdc|returned non-zero"):
         mermaid_cli.render("gantt\n    dateFormat x\n    a: b :done, i1, 0, 5\n", tmp_path / "t.svg")
+
+
+def _edited(document: ReportDocument, project: str = "demo", **rows: dict[str, Any]) -> Any:
+    """The real run's report with some rows changed (by issue number: fields to replace)."""
+    issues = [row.model_copy(update=rows.get(f"i{row.issue}", {})) for row in document.issues]
+    return SimpleNamespace(loaded=SimpleNamespace(plan=SimpleNamespace(project=project)), issues=issues, merges=[])
+
+
+def _untimed(row: Any) -> list[Any]:
+    return [step.model_copy(update={"start": None, "end": None}) for step in row.steps]
+
+
+def test_issues_without_a_timed_step_still_stand_in_their_wave(report: tuple[str, ReportDocument], tmp_path: Path) -> None:
+    _, document = report
+    rows = {row.issue: row for row in document.issues}
+    edited = _edited(
+        document,
+        i2={"reason": "crashed its worker", "steps": _untimed(rows[2])},  # failed before any step was timed
+        i1={"status": "not run", "steps_passed": 1, "steps_total": 3},  # only part of it was selected
+        i5={"depends_on": [1, 3]},  # #1 was not selected (and passed before): only #3 blocked it
+    )
+    text = "\n".join(timeline.render(edited, per_step=False)) + "\n"
+    tasks = _tasks(text)
+    assert ("#1 Base: the core — partly run (1/3 steps passed)", "i1") in tasks  # no tag: Mermaid's plain bar
+    assert ("#2 Broken — failed (crashed its worker)", "crit") in tasks
+    assert ("#5 On optional — blocked by #3", "milestone") in tasks
+    if mermaid_cli.mmdc() or REQUIRED:
+        drawn = mermaid_cli.picture(mermaid_cli.render(mermaid_cli.block(text), tmp_path / "t.svg"))
+        shown = {bar.label: bar.drawn for bar in drawn.bars}
+        assert shown["#2 Broken — failed (crashed its worker)"] == "milestone crit"  # a red diamond
+        assert shown["#1 Base: the core — partly run (1/3 steps passed)"] == "plain"
+
+
+def test_a_run_in_which_only_blocked_issues_took_part_still_shows_them(report: tuple[str, ReportDocument]) -> None:
+    _, document = report
+    rows = {row.issue: row for row in document.issues}
+    edited = _edited(document, **{f"i{n}": {"status": "not run", "steps": _untimed(rows[n])} for n in (1, 2, 3)})
+    text = "\n".join(timeline.render(edited, per_step=False))
+    assert [label for label, _ in _tasks(text + "\n")] == [
+        "#4 On broken — blocked by #2", "#5 On optional — blocked by #3", "#6 Far — blocked by #4"]
+    assert "section Wave 1 Build" not in text  # nothing of wave 1 took part
+
+
+@needs_mmdc
+def test_names_mermaid_would_read_as_syntax_are_shown_as_written(report: tuple[str, ReportDocument], tmp_path: Path) -> None:
+    _, document = report
+    title = "Vec<u8> & co: 100% {fast}; #1 %%{init: {}}%%"
+    edited = _edited(document, project=title, i1={"title": "a: b; c # d %% e <f> & {g}"},
+                     i2={"wave_name": "A wave whose name is far longer than the margin can hold"})
+    drawn = mermaid_cli.picture(mermaid_cli.render(mermaid_cli.block("\n".join(timeline.render(edited, per_step=False)) + "\n"),
+                                                   tmp_path / "t.svg"))
+    assert drawn.title == f"{title} run (seconds from its start)"
+    assert drawn.bars[0].label == "#1 a: b; c # d %% e <f> & {g}"
+    assert "Wave 1 A wave whose name is far longer…" in drawn.sections

@@ -29,13 +29,13 @@ _INTERVALS = [(n * unit, f"{n}{name}") for unit, name, counts in (
     (1000, "second", (1, 2, 5, 10, 15, 30)),
     (60_000, "minute", (1, 2, 5, 10, 15, 30)),
     (3_600_000, "hour", (1, 2, 3, 6, 12)),
-    (86_400_000, "day", (1, 2, 7)),
+    (86_400_000, "day", (1, 2, 7, 14)),
+    (30 * 86_400_000, "month", (1, 3, 6)),  # counted as 30 days: only to choose one
 ) for n in counts]
 
 # How each outcome is drawn (Mermaid's task tags) and said (after the bar's name).
 _DRAWN = {Outcome.PASSED: ("done", ""), Outcome.FAILED: ("crit", " — failed"),
           Outcome.DEFERRED: ("active", " — deferred")}
-_ENTITIES = {"#": "#35;", ":": "#58;", ";": "#59;"}
 
 
 @dataclass(frozen=True)
@@ -47,38 +47,35 @@ class _Axis:
 
 
 def render(report: Report, *, per_step: bool) -> list[str]:
-    """A Mermaid gantt block: a bar per issue (per step with -v), a marker per blocked issue."""
+    """A Mermaid gantt block: a bar per issue (per step with -v) in its wave's section, and a marker
+    for each issue that took part in the run without a timed step (blocked, or failed before its
+    first step ran, e.g. with its worker)."""
     spans = {row.issue: _span(row) for row in report.issues}
+    took_part = [row for row in report.issues if spans[row.issue] or row.status != Status.NOT_RUN]
+    if not took_part:
+        return []  # a dry run, or nothing selected
     ran = [span for span in spans.values() if span]
-    if not ran:
-        return []  # a dry run, or nothing selected ran
-    start, end = min(s for s, _ in ran), max(e for _, e in ran)
-    axis = _axis(report.loaded.plan.project, start, end)
-    blocked_at = _blocked_at(report.issues, spans, start)
-    status = {row.issue: row.status for row in report.issues}
+    start, end = (min(s for s, _ in ran), max(e for _, e in ran)) if ran else (0, 0)
+    axis = _axis(report.loaded.plan.project, start, end, clock=bool(ran))
+    marked_at = _marked_at(report.issues, spans, start)
     sections: list[tuple[str, list[str]]] = []
-    for row in report.issues:
-        if per_step:
-            lines = [_bar(f"#{row.issue} {step.name}", step.outcome, f"s{row.issue}_{n}",
+    for row in took_part:
+        span = spans[row.issue]
+        if span is None:
+            lines = [_marker(row, marked_at[row.issue], axis)]
+        elif per_step:
+            lines = [_bar(f"#{row.issue} {step.name}", _DRAWN[step.outcome], f"s{row.issue}_{n}",
                           _millis(step.start), _millis(step.end), axis)
-                     for n, step in enumerate(row.steps)
-                     if step.outcome in RAN and step.start and step.end]
-            section = f"#{row.issue} {row.title}"
+                     for n, step in enumerate(row.steps) if step.outcome in RAN and step.start and step.end]
         else:
-            span = spans[row.issue]
-            lines = [_bar(f"#{row.issue} {row.title}", _drawn_as(row), f"i{row.issue}", *span, axis)] if span else []
-            section = f"Wave {row.wave} {row.wave_name}".strip()
-        if row.status == Status.BLOCKED:
-            blockers = [dep for dep in row.depends_on if status.get(dep) != Status.PASSED]
-            lines.append(_marker(row, blockers, blocked_at[row.issue], axis))
-        if not lines:
-            continue  # not selected in this run
+            lines = [_bar(f"#{row.issue} {row.title}", _drawn_as(row), f"i{row.issue}", *span, axis)]
+        section = _shortened(f"Wave {row.wave} {row.wave_name}".strip())
         if sections and sections[-1][0] == section:
             sections[-1][1].extend(lines)
         else:
             sections.append((section, lines))
     # Section names are drawn in the left margin, 75 px unless told: room for the longest one.
-    margin = min(max(75, 7 * max(len(section) for section, _ in sections) + 20), 320)
+    margin = max(75, 7 * max(len(section) for section, _ in sections) + 20)
     out = ["", "### Timeline", "", "```mermaid", f'%%{{init: {{"gantt": {{"leftPadding": {margin}}}}}}}%%', "gantt",
            f"    title {_text(axis.title)}", "    dateFormat x",
            f"    axisFormat {axis.format}", f"    tickInterval {axis.interval}", "    todayMarker off"]
@@ -96,23 +93,26 @@ def _span(row: IssueResult) -> tuple[int, int] | None:
     return (min(s for s, _ in times), max(e for _, e in times)) if times else None
 
 
-def _drawn_as(row: IssueResult) -> Outcome:
-    return {Status.FAILED: Outcome.FAILED, Status.DEFERRED: Outcome.DEFERRED}.get(row.status, Outcome.PASSED)
+def _drawn_as(row: IssueResult) -> tuple[str, str]:
+    """(Mermaid's tag, what the label says) for an issue's bar."""
+    if row.status == Status.NOT_RUN:  # only part of it was selected
+        return "", f" — partly run ({row.steps_passed}/{row.steps_total} steps passed)"
+    return _DRAWN[{Status.FAILED: Outcome.FAILED, Status.DEFERRED: Outcome.DEFERRED}.get(row.status, Outcome.PASSED)]
 
 
-def _axis(project: str, start: int, end: int) -> _Axis:
+def _axis(project: str, start: int, end: int, *, clock: bool) -> _Axis:
     span = end - start
     interval_ms, interval = next(((ms, name) for ms, name in _INTERVALS if span / ms <= _TICKS), _INTERVALS[-1])
-    if span < _RELATIVE_BELOW_MS:
+    if span < _RELATIVE_BELOW_MS or not clock:
         tick = "%-S.%L s" if interval_ms < 1000 else "%-S s"
         return _Axis(f"{project} run (seconds from its start)", tick, interval, _ORIGIN_MS - start)
     tick = "%H:%M:%S" if interval_ms < 60_000 else "%H:%M" if span < 86_400_000 else "%b %-d %H:%M"
-    return _Axis(f"{project} run", tick, interval, 0)
+    return _Axis(f"{project} run (times in your time zone)", tick, interval, 0)
 
 
-def _blocked_at(table: list[IssueResult], spans: dict[int, tuple[int, int] | None], start: int) -> dict[int, int]:
-    """When each blocked issue was blocked: when the last of its dependencies ended (or was itself
-    blocked); the run's start when none of them ran. Plan order puts dependencies first."""
+def _marked_at(table: list[IssueResult], spans: dict[int, tuple[int, int] | None], start: int) -> dict[int, int]:
+    """Where an issue without a timed step stands: where the last of its dependencies ended (or
+    was itself marked); the run's start when none of them ran. Plan order puts dependencies first."""
     when: dict[int, int] = {}
     for row in table:
         ends = [span[1] for dep in row.depends_on if (span := spans.get(dep))] + \
@@ -121,20 +121,33 @@ def _blocked_at(table: list[IssueResult], spans: dict[int, tuple[int, int] | Non
     return when
 
 
-def _marker(row: IssueResult, blockers: list[int], at: int, axis: _Axis) -> str:
-    by = ", ".join(f"#{dep}" for dep in blockers)
-    label = f"#{row.issue} {row.title} — blocked" + (f" by {by}" if by else "")
-    return f"    {_text(label)} :milestone, b{row.issue}, {at + axis.shift}, 0ms"
+def _marker(row: IssueResult, at: int, axis: _Axis) -> str:
+    """A diamond for an issue that took part without a timed step: blocked (by the issue the gate
+    named), or failed, deferred or passed with nothing run (a crashed worker, steps for another OS)."""
+    if row.status == Status.BLOCKED:
+        blocker = re.search(r"blocked by #(\d+)", row.reason)  # the gate's reason names the first blocker
+        said, tag = " — blocked" + (f" by #{blocker[1]}" if blocker else ""), "milestone"
+    else:
+        tag, said = _drawn_as(row)
+        said = (said or " — passed") + (f" ({_shortened(row.reason)})" if row.reason else "")
+        tag = f"{tag}, milestone" if tag else "milestone"
+    return f"    {_text(f'#{row.issue} {row.title}{said}')} :{tag}, m{row.issue}, {at + axis.shift}, 0ms"
 
 
-def _bar(name: str, outcome: Outcome, ident: str, start: int, end: int, axis: _Axis) -> str:
-    tag, said = _DRAWN[outcome]
+def _bar(name: str, drawn: tuple[str, str], ident: str, start: int, end: int, axis: _Axis) -> str:
+    tag, said = drawn
     begin = start + axis.shift
-    return f"    {_text(name + said)} :{tag}, {ident}, {begin}, {max(end + axis.shift, begin + 1)}"
+    tags = f"{tag}, " if tag else ""
+    return f"    {_text(name + said)} :{tags}{ident}, {begin}, {max(end + axis.shift, begin + 1)}"
+
+
+def _shortened(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
 
 
 def _text(text: str) -> str:
     """A name on one line, with the characters Mermaid's gantt grammar reads (`:` ends a task's
-    name, `;` a statement, `#` starts an entity) written as entities, which it shows as themselves."""
+    name, `;` a statement, `#` starts an entity, `%%` a directive or comment) and those it would take
+    for HTML written as entities, which it shows as themselves."""
     one_line = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"[#:;]", lambda m: _ENTITIES[m[0]], one_line)
+    return re.sub(r"[#:;%<>&{}]", lambda m: f"#{ord(m[0])};", one_line)

@@ -55,7 +55,9 @@ def check_repositories(settings: Settings, plans: dict[Path, LoadedPlan]) -> Non
     for loaded in plans.values():
         root, given = loaded.repo_root, settings.repo or loaded.plan.repository.path
         where = f"--waves-repo {settings.repo}" if settings.repo else f"repository.path: {given}"
-        fix = "clone it there, or give --waves-repo PATH (or the waves_repo ini key)"
+        fix = ("run the plan once without --waves-verify: it builds its sandbox repository"
+               if loaded.plan.repository.sandbox is not None and not settings.repo
+               else "clone it there, or give --waves-repo PATH (or the waves_repo ini key)")
         if not root.is_dir():
             raise pytest.UsageError(f"{loaded.path}: the repository {root} does not exist ({where}); {fix}")
         if runlock.git_common_dir(root) is None:
