@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
+from github_contract import Contract
+from github_fake import TOKEN, FakeGitHub
 
 # Imported before pytester's in-process runs: they restore sys.modules after each run, and a
 # re-imported `requests` would no longer recognise the cookie jars of the one PyGithub still holds.
 import pytest_waves.engine.forge.github  # noqa: F401
 from conftest import GitWorld, edit, issue, plan_text
-from github_contract import Contract
-from github_fake import TOKEN, FakeGitHub
 
 PR_STEPS = "[push, {pr: {title: 'feat: seven (#7)'}}]"
 
@@ -137,6 +138,18 @@ def test_server_errors_are_retried(run_github, github: FakeGitHub) -> None:
     # 2 retried reads, and one more look after the failed create before it is sent again
     assert github.count("GET", "/pulls$") == 4 and github.count("POST", "/pulls$") == 2
     assert len(github.pulls) == 1
+
+
+def test_retries_are_said_in_the_step(run_github, github: FakeGitHub, pytester: pytest.Pytester) -> None:
+    github.fail("GET", "/repos/acme/luminaguard$", 502, body={"message": "Server Error"})  # before any step
+    github.fail("GET", "/pulls$", 502, body={"message": "Server Error"}, times=2)
+    result = run_github(PR_STEPS, "-v", "--waves-json=r.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*opened PR #1 (*); GitHub answered 502; retried 2 times over * s"])
+    row = json.loads((pytester.path / "r.json").read_text())["issues"][0]
+    assert row["steps"][1]["reason"].endswith("; GitHub answered 502; retried 2 times over " +
+                                               row["steps"][1]["reason"].rsplit("over ", 1)[1])
+    assert "retried" not in row["steps"][0]["reason"]  # the access check's retry is no step's business
 
 
 def test_server_errors_that_persist_fail_the_step_after_the_retries(run_github, github: FakeGitHub) -> None:
@@ -276,6 +289,19 @@ def test_a_slow_answer_past_the_timeout_fails_the_step(run_github, github: FakeG
     result.stdout.fnmatch_lines(["*looking for the pull request feature/issue-7 → main: "
                                  "GitHub did not answer within 1 s*"])
     assert github.count("GET", "/pulls$") == 2
+
+
+def test_a_refused_connection_says_so(run_github, github: FakeGitHub) -> None:
+    """Not "did not answer within 5 s": urllib3's NewConnectionError is also a ConnectTimeoutError."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens there once the socket is closed
+    github.api = f"http://127.0.0.1:{port}/api/v3"
+    result = run_github(PR_STEPS, retries=1)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: */plan.yaml: reading acme/luminaguard: cannot reach "
+                                 f"http://127.0.0.1:{port}/api/v3: connection refused (tried 2 times)"])
+    assert "did not answer" not in result.stderr.str()
 
 
 def test_a_rejected_token_is_one_usage_error_before_any_step(run_github, github: FakeGitHub, world: GitWorld) -> None:

@@ -107,6 +107,11 @@ def test_mask_covers_the_shapes_a_token_takes(monkeypatch: pytest.MonkeyPatch) -
     assert mask("https://user:pw@example.com/r.git and http://tok@h/x") == f"https://{MASK}@example.com/r.git and http://{MASK}@h/x"
     assert mask("ssh://git:pw@host/r and ssh://git@host/r") == f"ssh://git:{MASK}@host/r and ssh://git@host/r"
     assert mask("authorization: Bearer abc.def") == f"authorization: Bearer {MASK}"
+    # a variable's name is not a secret: the command reads as written, quotes and `;` included
+    for command in ('echo raw=$GITHUB_TOKEN; echo done', 'curl -H "Authorization: token $GITHUB_TOKEN"; echo x',
+                    "curl -H 'Authorization: Bearer ${GH_TOKEN}' https://api.github.com"):
+        assert mask(command) == command
+    assert mask('curl -H "Authorization: token abc123def"; echo x') == f'curl -H "Authorization: token {MASK}"; echo x'
     assert mask("new ghp_" + "a" * 36 + " and github_pat_" + "B" * 30) == f"new {MASK} and {MASK}"
     assert mask("a short GH_TOKEN such as 'abc' is not masked: abc") == "a short GH_TOKEN such as 'abc' is not masked: abc"
     secret = Secret(TOKEN)

@@ -17,7 +17,9 @@ MIN_SECRET_LENGTH = 8  # a shorter value would mask ordinary words all over the 
 
 _HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"<>]+@")
 _URL_PASSWORD = re.compile(r"\b([a-z][a-z0-9+.-]*://[^/:@\s'\"<>]*:)[^/@\s'\"<>]+@", re.IGNORECASE)
-_AUTH_HEADER = re.compile(r"(?i)(authorization:\s*(?:token|bearer|basic)\s+)\S+")
+# The value of an Authorization header, up to a quote or `;`; a shell variable there ($GITHUB_TOKEN,
+# ${GH_TOKEN}) is a name, not a secret, and the command text stays readable.
+_AUTH_HEADER = re.compile(r"(?i)(authorization:\s*(?:token|bearer|basic)\s+)(?!\$\{?[A-Za-z_])[^\s'\";]+")
 _TOKEN_SHAPES = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})")
 
 _registered: set[str] = set()

@@ -49,4 +49,5 @@ def publish(report: Report, *, markdown: Path | None = None, as_json: Path | Non
     except ForgeError as exc:
         return Published(loaded, [mask(f"could not comment on #{comment_on}: {exc.summary}"),
                                   *(mask(f"  {detail}") for detail in exc.details)], failed=True)
-    return Published(loaded, [f"success metrics {what} on #{comment_on}: {url}"])
+    retried = "".join(f"; {hiccup}" for hiccup in forge.hiccups())
+    return Published(loaded, [f"success metrics {what} on #{comment_on}: {url}{retried}"])

@@ -14,8 +14,8 @@ from typing import Literal
 from wcwidth import wcswidth
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
-from pytest_waves.reporting.outcomes import Outcomes, StepRecord
 from pytest_waves.plan.stepid import StepId
+from pytest_waves.reporting.outcomes import Outcomes, StepRecord
 from pytest_waves.reporting.schema import VERSION as JSON_SCHEMA_VERSION
 from pytest_waves.reporting.schema import (
     CheckResult,

@@ -46,11 +46,12 @@ class Pr(StepKind[PrOptions]):
         try:
             pull, note = self._ensure(spec, ctx)
         except ForgeError as exc:
-            raise StepFailed(exc.summary, exc.details) from None
+            raise StepFailed(exc.summary, [*exc.details, *ctx.forge.hiccups()]) from None
         ctx.record("pr", pull.label())
         ctx.record("pr_url", pull.url)
         ctx.record("pr_checks", pull.checks)
-        return f"{note} PR #{pull.number} ({pull.url})"
+        retried = "".join(f"; {hiccup}" for hiccup in ctx.forge.hiccups())  # said, not only logged
+        return f"{note} PR #{pull.number} ({pull.url}){retried}"
 
     def verify(self, options: PrOptions, ctx: StepContext) -> str | None:
         """A PR from the branch into the base exists, open or merged; nothing is created or edited."""

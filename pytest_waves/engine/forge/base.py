@@ -94,3 +94,7 @@ class Forge(Protocol):
     def upsert_comment(self, issue: int, marker: str, body: str) -> tuple[str, str]:
         """Post `body` on the issue, or edit our earlier comment (the one containing `marker`).
         Returns the comment's URL and what happened: "posted", "updated" or "unchanged"."""
+
+    def hiccups(self) -> list[str]:
+        """What went wrong on the wire and was retried since the last call, one line per kind
+        ("GitHub answered 502; retried 2 times over 1.0 s"); then forgotten."""

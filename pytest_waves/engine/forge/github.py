@@ -8,7 +8,9 @@ are never sent twice (see retry.py).
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ from pytest_waves.engine.forge.base import (
     PullSpec,
     combined_checks,
 )
-from pytest_waves.engine.forge.retry import BoundedRetry, create_once
+from pytest_waves.engine.forge.retry import BoundedRetry, Journal, create_once
 from pytest_waves.engine.masking import TOKEN_VARIABLES, Secret, mask
 
 if TYPE_CHECKING:
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from pytest_waves.plan.model import ForgeSettings
 
 DEFAULT_API = "https://api.github.com"
+# PyGithub logs each retry; a library's NullHandler leaves those records to whatever logging the user
+# set up (pytest's capture shows them with a failing step). The step itself says what was retried.
+logging.getLogger("github").addHandler(logging.NullHandler())
 
 
 def token_from_environment() -> tuple[str, Secret] | None:
@@ -53,6 +58,7 @@ class GitHubForge:
         self.api_url = (settings.api_url or DEFAULT_API).rstrip("/")
         self._client: Github | None = None
         self._repository: Repository | None = None
+        self.journal = Journal()
 
     def __repr__(self) -> str:
         return f"GitHubForge({self.full_name!r}, api_url={self.api_url!r})"
@@ -69,7 +75,7 @@ class GitHubForge:
                                   "and export it as GITHUB_TOKEN"])
             self.token_variable, token = found
             settings = self.settings
-            retry = BoundedRetry(total=settings.retries, max_rate_limit_wait=settings.max_wait,
+            retry = BoundedRetry(self.journal, total=settings.retries, max_rate_limit_wait=settings.max_wait,
                                  secondary_rate_wait=min(60.0, settings.max_wait))
             self._client = Github(auth=Auth.Token(token.reveal()), base_url=self.api_url,
                                   timeout=settings.timeout, retry=retry,  # type: ignore[arg-type]
@@ -97,9 +103,13 @@ class GitHubForge:
                              [mask(d) for d in details]) from None
         except requests.exceptions.RequestException as exc:
             cause = _cause(exc)
-            if isinstance(cause, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):
-                summary = (f"GitHub did not answer within {self.settings.timeout} s "
-                           f"(tried {self.settings.retries + 1} times)")
+            tries = f"tried {self.settings.retries + 1} times"
+            if isinstance(cause, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError too: first
+                errno = re.search(r"\[Errno -?\d+\] ([^)\]]+)", str(cause))
+                why = errno[1].strip().lower() if errno else str(cause)
+                summary = f"cannot reach {self.api_url}: {why} ({tries})"
+            elif isinstance(cause, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):
+                summary = f"GitHub did not answer within {self.settings.timeout} s ({tries})"
             elif isinstance(exc, requests.exceptions.RetryError):
                 summary = f"GitHub kept failing after {self.settings.retries} retries ({cause})"
             else:
@@ -112,7 +122,9 @@ class GitHubForge:
 
     def check_access(self) -> str:
         with self._answer(f"reading {self.full_name}"):
-            return str(self._repo().html_url)
+            where = str(self._repo().html_url)
+        self.journal.said()  # what was retried before any step: no step's business
+        return where
 
     def find_pull(self, head: str, base: str, *, merged: bool = False) -> PullRequest | None:
         with self._answer(f"looking for the pull request {head} → {base}"):
@@ -135,7 +147,7 @@ class GitHubForge:
                     lambda: repo.create_pull(base=spec.base, head=spec.head, title=spec.title, body=spec.body,
                                              draft=spec.draft),
                     lambda: self._find(spec.head, spec.base),
-                    retries=self.settings.retries, max_wait=self.settings.max_wait)
+                    retries=self.settings.retries, max_wait=self.settings.max_wait, journal=self.journal)
             except GithubException as exc:
                 # GitHub says "A pull request already exists" in `errors`, which its description does
                 # not promise to send: an open PR for this head and base found now says the same
@@ -181,13 +193,16 @@ class GitHubForge:
 
             comment = ours()
             if comment is None:
-                made = create_once(lambda: tracking.create_comment(body), ours,
-                                   retries=self.settings.retries, max_wait=self.settings.max_wait)
+                made = create_once(lambda: tracking.create_comment(body), ours, retries=self.settings.retries,
+                                   max_wait=self.settings.max_wait, journal=self.journal)
                 return str(made.html_url), "posted"
             if comment.body == body:
                 return str(comment.html_url), "unchanged"
             comment.edit(body)
             return str(comment.html_url), "updated"
+
+    def hiccups(self) -> list[str]:
+        return self.journal.said()
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -91,6 +91,9 @@ class LocalForge:
         current = next(p for p in self.pulls() if p.number == number).labels
         self._edit(number, labels=[*current, *(label for label in labels if label not in current)])
 
+    def hiccups(self) -> list[str]:
+        return []  # a file on this machine: nothing to retry
+
     def upsert_comment(self, issue: int, marker: str, body: str) -> tuple[str, str]:
         with self._lock:
             data = self._read()

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from github import GithubException, GithubRetry
 from github.GithubException import (
     RateLimitExceededExceedsMaxWait,
@@ -27,15 +28,52 @@ BACKOFF_MAX = 30.0
 T = TypeVar("T")
 
 
-class BoundedRetry(GithubRetry):
-    """GithubRetry for idempotent methods only, with every wait (`Retry-After` too) at most max_wait."""
+class Journal:
+    """What went wrong on the wire and was retried, so that a step can say it (PyGithub only logs it)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self) -> None:
+        self.entries: list[tuple[float, str]] = []  # (time.monotonic(), "answered 502" / "timed out" / …)
+
+    def note(self, what: str) -> None:
+        self.entries.append((time.monotonic(), what))
+
+    def said(self) -> list[str]:
+        """One line per kind of hiccup since the last call, e.g. "GitHub answered 502; retried 2 times
+        over 1.0 s"; then forgotten."""
+        kinds: dict[str, list[float]] = {}
+        for when, what in self.entries:
+            kinds.setdefault(what, []).append(when)
+        self.entries.clear()
+        return [f"GitHub {what}; retried {len(times)} time{'s' if len(times) > 1 else ''} over "
+                f"{time.monotonic() - times[0]:.1f} s" for what, times in kinds.items()]
+
+
+def _what(response: Any, error: Exception | None) -> str:
+    if response is not None:
+        return f"answered {response.status}"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):  # before: it is a ConnectTimeoutError too
+        return "could not be reached"
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return "did not answer in time"
+    return f"failed ({type(error).__name__})" if error is not None else "failed"
+
+
+class BoundedRetry(GithubRetry):
+    """GithubRetry for idempotent methods only, with every wait (`Retry-After` too) at most max_wait,
+    and each retry noted in the forge's journal."""
+
+    def __init__(self, journal: Journal | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("allowed_methods", IDEMPOTENT_METHODS)
         kwargs.setdefault("status_forcelist", [429, *range(500, 600)])
         kwargs.setdefault("backoff_factor", BACKOFF_FACTOR)
         kwargs.setdefault("backoff_max", BACKOFF_MAX)
         super().__init__(**kwargs)
+        self.journal = journal or Journal()
+
+    def new(self, **kwargs: Any) -> BoundedRetry:
+        retry: BoundedRetry = super().new(**kwargs)  # urllib3 makes a new one per attempt: keep the journal
+        retry.journal = self.journal
+        return retry
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
                   error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Any:
@@ -43,10 +81,13 @@ class BoundedRetry(GithubRetry):
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.max_rate_limit_wait:
                 raise RateLimitExceededExceedsMaxWait(response.status, None, dict(response.headers), wait=wait)
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        self.journal.note(_what(response, error))  # only once urllib3 agreed to retry
+        return retry
 
 
-def create_once(create: Callable[[], T], find: Callable[[], T | None], *, retries: int, max_wait: float) -> T:
+def create_once(create: Callable[[], T], find: Callable[[], T | None], *, retries: int, max_wait: float,
+                journal: Journal | None = None) -> T:
     """POST `create`; when its answer is lost or refused for a while, look with `find` before trying again."""
     for attempt in range(retries + 1):
         try:
@@ -57,6 +98,8 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], *, retrie
                 raise
             if wait > max_wait:
                 raise RateLimitExceededExceedsMaxWait(getattr(exc, "status", 0), None, None, wait=wait) from None
+            if journal is not None:
+                journal.note(f"answered {exc.status}" if isinstance(exc, GithubException) else "lost an answer")
         made = find()
         if made is not None:  # the lost attempt went through
             return made
