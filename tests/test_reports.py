@@ -267,9 +267,43 @@ def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(p
     # the wave's checks judge #152 against #154 (merge-152-154), so its job waits for both
     assert jobs["merges-wave2"]["needs"] == ["issue152", "issue154"]
     assert jobs["issue152"]["steps"][2]["run"] == "pip install 'pytest-waves @ git+https://example.invalid/pytest-waves'"
+    # as an admin would merge it: one run of the plan at a time, least permissions, bounded jobs
+    document = yaml.safe_load(out.read_text())
+    assert document["concurrency"] == {"group": "pytest-waves-luminaguard", "cancel-in-progress": False}
+    assert document["permissions"] == {}
+    assert jobs["issue154"]["permissions"] == {"contents": "write"}  # it pushes; the local forge needs no PR rights
+    assert jobs["report"]["permissions"] == {"contents": "read"}
+    assert all(job["permissions"] == {"contents": "read"} for name, job in jobs.items() if name.startswith("merges"))
+    # #155: its agent's 90 minutes, two cargo runs' 30 each, seven other steps' 5 each, 10 of set-up
+    assert jobs["issue155"]["timeout-minutes"] == 90 + 2 * 30 + 7 * 5 + 10
+    assert all(0 < job["timeout-minutes"] <= 360 for job in jobs.values())
     # the check can fail: a job that needs a job that does not exist
     out.write_text(out.read_text().replace("- issue154\n", "- issue999\n", 1))
     assert subprocess.run(["actionlint", str(out)], capture_output=True, text=True).returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None, reason="pip install -e '.[test]' installs actionlint")
+def test_a_workflow_for_github_asks_pull_request_rights_only_where_a_pr_is_opened(pytester: pytest.Pytester) -> None:
+    text = (PLANS / "luminaguard.yaml").read_text()
+    pytester.path.joinpath("gh.yaml").write_text(edit(text, "forge: local", "forge: {kind: github, repo: acme/luminaguard}"))
+    out = pytester.path / "waves.yml"
+    made = _run_module(pytester, "workflow", "gh.yaml", "--repo", ".", "-o", str(out), "--install", "pip install x")
+    assert made.returncode == 0, made.stderr
+    assert subprocess.run(["actionlint", str(out)], capture_output=True, text=True).returncode == 0
+    jobs = yaml.safe_load(out.read_text())["jobs"]
+    assert jobs["issue154"]["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "read",
+                                               "checks": "read"}
+    assert jobs["issue154"]["steps"][3]["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+
+
+def test_a_workflow_whose_repository_a_runner_would_not_have_is_refused(pytester: pytest.Pytester) -> None:
+    shutil.copy(PLANS / "luminaguard.yaml", pytester.path / "luminaguard.yaml")  # repository.path: ../../luminaguard
+    made = _run_module(pytester, "workflow", "luminaguard.yaml", "--install", "pip install x")
+    assert made.returncode == 2 and made.stdout == ""
+    assert "error: the plan's repository (../../luminaguard → " in made.stderr
+    assert "give --repo PATH (e.g. --repo . for that checkout)" in made.stderr
+    demo = _run_module(pytester, "workflow", str(PLANS / "demo.yaml"), "--install", "pip install x")
+    assert demo.returncode == 0, demo.stderr  # a sandbox plan builds its own repository on the runner
 
 
 def test_with_v_a_long_step_shows_its_output_as_it_comes(world: GitWorld, pytester: pytest.Pytester) -> None:

@@ -97,11 +97,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _workflow(args: argparse.Namespace) -> int:
-    from pytest_waves.cli.workflow import workflow
+    from pytest_waves.cli.workflow import RunnerError, workflow
 
     loaded = load_plan(args.plan, _step_kinds(), None)
-    text = workflow(loaded, str(args.plan), python=args.python, install=args.install, runs_on=args.runs_on,
-                    repo=args.repo)
+    try:
+        text = workflow(loaded, str(args.plan), python=args.python, install=args.install, runs_on=args.runs_on,
+                        repo=args.repo)
+    except RunnerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
