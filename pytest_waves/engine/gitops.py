@@ -165,6 +165,20 @@ def merge_base(repo: git.Repo, *commits: str) -> str | None:
         return None
 
 
+def fork_point(repo: git.Repo, refs: list[str], head: str = "HEAD") -> str | None:
+    """Where `head` was cut from one of these refs as they were then: git's own answer from the
+    ref's reflog (`merge-base --fork-point`), so a dependency rewritten since (rebased, amended)
+    still gives the commit the dependent was built on."""
+    for ref in refs:
+        try:
+            found = str(repo.git.merge_base("--fork-point", ref, head)).strip()
+        except git.GitCommandError:
+            continue
+        if found:
+            return found
+    return None
+
+
 def supports_force_if_includes(repo: git.Repo) -> bool:
     return repo.git.version_info >= (2, 30)
 

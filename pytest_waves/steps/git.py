@@ -1,12 +1,16 @@
 """Git step kinds: worktree, rebase, integrate, push.
 
+An issue whose `integrate` names another issue is stacked on it: its rebase replays only its own
+commits onto the dependency's branch as it is now (`git rebase --onto NEW FORK`, the fork point
+from the dependency's reflog), never copies of the dependency's commits onto the base.
+
 GitPython is imported when a git step runs, not when the plugin loads: every xdist worker loads the
 plugin, and most never need it before their first git step."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -92,12 +96,55 @@ def _registered_but_missing(repo: git.Repo, path: Path, branch: str) -> bool:
     return path.resolve() in registered and not path.exists() and not elsewhere
 
 
+def stack_parent(ctx: StepContext) -> tuple[int, str] | None:
+    """The issue this one is stacked on: the one its `integrate` step restacks onto, with its branch."""
+    for step in ctx.plan.steps.get(ctx.issue.number, []):
+        options = step.options
+        if step.kind.name == "integrate" and isinstance(options, IntegrateOptions) and options.issue is not None \
+                and (options.how or "restack") == "restack":
+            try:
+                return options.issue, ctx.plan.issue(options.issue)[1].branch
+            except KeyError:
+                return None
+    return None
+
+
+def _branch_ref(repo: git.Repo, ctx: StepContext, branch: str) -> str | None:
+    """The local branch is the freshest work of another worktree; the remote one is the fallback."""
+    import pytest_waves.engine.gitops as gitops
+
+    return next((r for r in (f"refs/heads/{branch}", f"refs/remotes/{ctx.repository.remote}/{branch}")
+                 if gitops.resolve(repo, r)), None)
+
+
+def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
+    """This issue's own commits replayed onto `parent` as it is now; conflicts abort, nothing changed."""
+    import pytest_waves.engine.gitops as gitops
+
+    ref = _branch_ref(repo, ctx, parent)
+    if ref is None:
+        raise StepFailed(f"#{number}'s branch {parent} exists neither locally nor on {ctx.repository.remote}")
+    if gitops.is_ancestor(repo, ref, "HEAD"):
+        return f"already stacked on {parent}"
+    fork = gitops.fork_point(repo, [f"refs/heads/{parent}", f"refs/remotes/{ctx.repository.remote}/{parent}"])
+    if fork is not None:  # only the commits after the fork: the dependency's old ones stay behind
+        gitops.replay(repo, "rebase", fork, "--onto", ref, shown=parent)
+    else:  # no reflog knows the old tip: git drops the commits whose change the parent already has
+        gitops.replay(repo, "rebase", ref, shown=parent)
+    own = int(repo.git.rev_list("--count", f"{ref}..HEAD"))
+    return f"restacked onto {parent} ({own} own commit{'s' if own != 1 else ''})"
+
+
 class Rebase(StepKind[NoOptions]):
-    """Fetch, then rebase the branch onto the remote base; conflicts abort and leave all as it was."""
+    """Fetch, then rebase the branch onto the remote base (a stacked issue: onto the branch it is
+    stacked on, which contains the base); conflicts abort and leave all as it was."""
 
     name = "rebase"
 
     def describe(self, options: NoOptions, ctx: StepContext) -> str:
+        parent = stack_parent(ctx)
+        if parent is not None:
+            return f"fetch, then restack {ctx.issue.branch}'s own commits onto #{parent[0]}'s {parent[1]}"
         return f"fetch, then rebase {ctx.issue.branch} onto {_base_ref(ctx)}"
 
     def run(self, options: NoOptions, ctx: StepContext) -> str | None:
@@ -110,9 +157,12 @@ class Rebase(StepKind[NoOptions]):
         if gitops.resolve(repo, base) is None:
             raise StepFailed(f"{base} does not exist after fetching")
         taken = _take_pushed_work(repo, ctx)
-        if gitops.is_ancestor(repo, base, "HEAD"):
-            return "; ".join([*taken, f"already contains {base}"])
+        parent = stack_parent(ctx)
         try:
+            if parent is not None:
+                return "; ".join([*taken, self._restack(repo, ctx, *parent, base)])
+            if gitops.is_ancestor(repo, base, "HEAD"):
+                return "; ".join([*taken, f"already contains {base}"])
             gitops.replay(repo, "rebase", base)
         except StepFailed as failed:
             if taken:  # kept, not undone: undoing would leave their commits in the reflog only, where a
@@ -122,6 +172,17 @@ class Rebase(StepKind[NoOptions]):
                                                            "the branch stays as it took them in"))
             raise
         return "; ".join([*taken, f"rebased onto {base}"])
+
+    @staticmethod
+    def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str, base: str) -> str:
+        import pytest_waves.engine.gitops as gitops
+
+        ref = _branch_ref(repo, ctx, parent)
+        if ref is not None and not gitops.is_ancestor(repo, base, ref):  # checked before anything moves
+            raise StepFailed(f"{parent} (#{number}) does not contain {base} yet; {ctx.issue.branch} is stacked "
+                             f"on it: rebase #{number} first (its rebase step), then run this one")
+        said = _restack(repo, ctx, number, parent)
+        return f"{said}, which contains {base}"
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
         """The branch contains the remote base as it is now (asked with ls-remote: nothing fetched)."""
@@ -186,12 +247,16 @@ def _never_integrated(ctx: StepContext, unseen: list[str], outcome: str, more: t
 
 
 class IntegrateOptions(StepOptions):
-    issue: int | None = Field(default=None, description="merge this issue's branch")
-    branch: str | None = Field(default=None, description="or merge this branch")
+    issue: int | None = Field(default=None, description="this issue's branch (restacked onto, unless how: merge)")
+    branch: str | None = Field(default=None, description="or this branch (merged)")
+    how: Literal["restack", "merge"] | None = Field(
+        default=None, description="restack: replay this branch's own commits onto it (the default for an issue); "
+                                  "merge: a merge commit (the default for a branch)")
 
 
 class Integrate(StepKind[IntegrateOptions]):
-    """Merge another branch (usually a dependency's) in; already contained passes."""
+    """Bring another branch (usually a dependency's) in: an issue's branch is restacked onto, another
+    branch merged, as `how` says; already contained passes."""
 
     name = "integrate"
     Options = IntegrateOptions
@@ -207,7 +272,13 @@ class Integrate(StepKind[IntegrateOptions]):
                 raise StepFailed(f"integrate names issue #{options.issue}, which the plan does not have") from None
         raise StepFailed("integrate needs `issue: N` or `branch: NAME`")
 
+    @staticmethod
+    def _restacks(options: IntegrateOptions) -> bool:
+        return (options.how or ("restack" if options.issue is not None else "merge")) == "restack"
+
     def describe(self, options: IntegrateOptions, ctx: StepContext) -> str:
+        if self._restacks(options):
+            return f"restack {ctx.issue.branch}'s own commits onto {self._source(options, ctx)}"
         return f"merge {self._source(options, ctx)} into {ctx.issue.branch}"
 
     def run(self, options: IntegrateOptions, ctx: StepContext) -> str | None:
@@ -215,12 +286,14 @@ class Integrate(StepKind[IntegrateOptions]):
 
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
-        gitops.require_clean(repo, "merge")
+        gitops.require_clean(repo, "rebase" if self._restacks(options) else "merge")
         remote = ctx.repository.remote
         gitops.fetch(repo, remote)
-        # The local branch is the freshest work of another worktree; the remote one is the fallback.
-        ref = next((r for r in (f"refs/heads/{source}", f"refs/remotes/{remote}/{source}")
-                    if gitops.resolve(repo, r)), None)
+        if self._restacks(options):
+            if options.issue is None:
+                raise StepFailed("integrate: how: restack needs `issue: N` (a branch of the plan's)")
+            return _restack(repo, ctx, options.issue, source)
+        ref = _branch_ref(repo, ctx, source)
         if ref is None:
             raise StepFailed(f"branch {source} exists neither locally nor on {remote}")
         if gitops.is_ancestor(repo, ref, "HEAD"):
@@ -234,8 +307,7 @@ class Integrate(StepKind[IntegrateOptions]):
         source = self._source(options, ctx)
         repo = _on_branch(ctx)
         remote = ctx.repository.remote
-        ref = next((r for r in (f"refs/heads/{source}", f"refs/remotes/{remote}/{source}")
-                    if gitops.resolve(repo, r)), None)
+        ref = _branch_ref(repo, ctx, source)
         if ref is None:
             raise StepFailed(f"branch {source} exists neither locally nor as {remote}/{source}")
         if not gitops.is_ancestor(repo, ref, "HEAD"):

@@ -1,0 +1,159 @@
+"""Stacked issues: a dependent branch is restacked onto its rebased dependency — each commit once,
+the same history however the rebases fall in time, conflicts aborted with nothing changed, and the
+rewrite pushed only through the protected push."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import git
+import pytest
+
+from conftest import GitWorld, plan_text
+
+# #152 → #154 → #155, as the LuminaGuard branches were cut: each from the one before.
+STACK = """
+waves:
+  - id: 1
+    name: Research
+    issues:
+      - number: 152
+        title: Research
+        branch: feature/issue-152
+        worktree: wt/152
+        steps: [rebase, push]
+  - id: 2
+    name: Trait
+    issues:
+      - number: 154
+        title: Trait
+        branch: feature/issue-154
+        worktree: wt/154
+        depends_on: [152]
+        steps: [rebase, {integrate: {issue: 152}}, push]
+  - id: 3
+    name: Backend
+    issues:
+      - number: 155
+        title: Backend
+        branch: feature/issue-155
+        worktree: wt/155
+        depends_on: [154]
+        steps: [{SLEEP}rebase, {integrate: {issue: 154}}, push]
+"""
+OWN = {152: "docs: research (#152)", 154: "feat: trait (#154)", 155: "feat: backend (#155)"}
+
+
+def _stack(world: GitWorld) -> dict[int, git.Repo]:
+    """Three pushed branches, each cut from the one before, then main moves on."""
+    trees: dict[int, git.Repo] = {}
+    start = "origin/main"
+    for number, subject in OWN.items():
+        path = world.path / f"wt/{number}"
+        world.repo.git.worktree("add", "-q", "--no-track", "-b", f"feature/issue-{number}", str(path), start)
+        trees[number] = git.Repo(path)
+        world.commit(trees[number], {f"issue{number}.txt": f"{number}\n"}, subject)
+        trees[number].git.push("-q", "origin", f"feature/issue-{number}")
+        start = f"feature/issue-{number}"
+    world.advance_main({"main.txt": "moved\n"})
+    return trees
+
+
+def _log(world: GitWorld, branch: str) -> list[tuple[str, str]]:
+    """(subject, patch id) of each commit on origin/<branch> that origin/main lacks, newest first."""
+    shas = world.repo.git.rev_list("origin/main..origin/" + branch).split()
+    out = []
+    for sha in shas:
+        patch = subprocess.run(["git", "show", sha], cwd=world.path, capture_output=True, check=True).stdout
+        patch_id = subprocess.run(["git", "patch-id", "--stable"], cwd=world.path, input=patch, capture_output=True,
+                                  check=True).stdout.split()[0].decode()
+        out.append((world.repo.git.log("-1", "--format=%s", sha), patch_id))
+    return out
+
+
+def _run(pytester: pytest.Pytester, world: GitWorld, *args: str, sleep: bool = False) -> pytest.RunResult:
+    steps = STACK.replace("{SLEEP}", "{run: {cmd: 'sleep 1.1', allow_empty: true}}, " if sleep else "")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, steps))
+    return pytester.runpytest("--waves", "plan.yaml", "-v", *args)
+
+
+def test_a_three_branch_stack_after_main_moves_has_each_commit_once(pytester: pytest.Pytester, world: GitWorld) -> None:
+    _stack(world)
+    result = _run(pytester, world)
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(["*rebase (rebase) — rebased onto origin/main*",
+                                 "*rebase (rebase) — restacked onto feature/issue-152 (1 own commit), which contains origin/main*",
+                                 "*integrate (integrate) — already stacked on feature/issue-152*",
+                                 "*restacked onto feature/issue-154 (1 own commit)*"])
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154], OWN[152]]
+    assert [subject for subject, _ in _log(world, "feature/issue-154")] == [OWN[154], OWN[152]]
+    repo = world.repo
+    assert repo.is_ancestor("origin/feature/issue-154", "origin/feature/issue-155")
+    assert repo.is_ancestor("origin/main", "origin/feature/issue-152")
+    again = _run(pytester, world)  # a second run changes nothing
+    again.stdout.fnmatch_lines(["*already stacked on feature/issue-154*"])
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154], OWN[152]]
+
+
+def test_the_same_plan_gives_the_same_history_whatever_the_timing(pytester: pytest.Pytester, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    histories = []
+    for n, (same_second, sleep) in enumerate(((True, False), (False, True))):
+        if same_second:  # every commit and rebase in one second, by one identity: copies would share hashes
+            monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-01-01T12:00:00+0000")
+        else:
+            monkeypatch.delenv("GIT_COMMITTER_DATE", raising=False)
+        world = GitWorld(tmp_path / f"world{n}")
+        _stack(world)
+        _run(pytester, world, sleep=sleep).assert_outcomes(passed=8 + sleep)
+        histories.append(_log(world, "feature/issue-155"))
+    assert histories[0] == histories[1]
+    assert [subject for subject, _ in histories[0]] == [OWN[155], OWN[154], OWN[152]]
+
+
+def test_a_commit_the_dependency_gained_comes_in_once(pytester: pytest.Pytester, world: GitWorld) -> None:
+    trees = _stack(world)
+    world.commit(trees[154], {"more154.txt": "more\n"}, "feat: trait, part 2 (#154)")  # after #155 was cut
+    _run(pytester, world).assert_outcomes(passed=8)
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [
+        OWN[155], "feat: trait, part 2 (#154)", OWN[154], OWN[152]]
+
+
+def test_a_restack_conflict_is_aborted_with_nothing_changed(pytester: pytest.Pytester, world: GitWorld, fault) -> None:
+    trees = _stack(world)
+    world.commit(trees[154], {"issue155.txt": "theirs\n"}, "feat: #154 touches #155's file")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACK.replace("{SLEEP}", "")))
+    pytester.runpytest("--waves", "plan.yaml", "-k", "issue152 or issue154").assert_outcomes(passed=5)
+    before = world.snapshot(trees[155])
+    result = pytester.runpytest("--waves", "plan.yaml", "-v", "-k", "issue155")
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*rebase onto feature/issue-154 stopped on conflicts; rebase aborted, branch, index "
+                                 "and files unchanged*", "*conflict: issue155.txt*"])
+    fault.unchanged(world, trees[155], before)
+
+
+def test_merging_stays_available(pytester: pytest.Pytester, world: GitWorld) -> None:
+    _stack(world)
+    steps = STACK.replace("{SLEEP}", "").replace("{integrate: {issue: 154}}", "{integrate: {issue: 154, how: merge}}")
+    steps = steps.replace("steps: [rebase, {integrate: {issue: 154, how: merge}}, push]",
+                          "steps: [{integrate: {issue: 154, how: merge}}, push]")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, steps))
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(["*integrate (integrate) — merged feature/issue-154*"])
+    assert world.repo.git.log("-1", "--format=%s", "origin/feature/issue-155").startswith("Merge branch")
+
+
+def test_a_teammates_commit_on_the_dependent_branch_survives_the_restack(pytester: pytest.Pytester,
+                                                                           world: GitWorld) -> None:
+    _stack(world)
+    other = world.root / "teammate"
+    clone = git.Repo.clone_from(str(world.origin_path), other)
+    clone.git.checkout("-q", "feature/issue-155")
+    world.commit(clone, {"theirs155.txt": "theirs\n"}, "fix: a teammate's commit on #155")
+    clone.git.push("-q", "origin", "feature/issue-155")
+    result = _run(pytester, world)
+    result.assert_outcomes(passed=8)
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [
+        "fix: a teammate's commit on #155", OWN[155], OWN[154], OWN[152]]
