@@ -5,6 +5,7 @@ rewrite pushed only through the protected push."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import git
@@ -157,3 +158,26 @@ def test_a_teammates_commit_on_the_dependent_branch_survives_the_restack(pyteste
     result.assert_outcomes(passed=8)
     assert [subject for subject, _ in _log(world, "feature/issue-155")] == [
         "fix: a teammate's commit on #155", OWN[155], OWN[154], OWN[152]]
+
+
+def _waves(pytester: pytest.Pytester, world: GitWorld, steps: str) -> subprocess.CompletedProcess[str]:
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, steps))
+    return subprocess.run([sys.executable, "-m", "pytest_waves", "waves", "plan.yaml"], cwd=pytester.path,
+                          capture_output=True, text=True)
+
+
+def test_the_waves_command_shows_stacks_and_warns_of_one_the_plan_does_not_know(pytester: pytest.Pytester,
+                                                                               world: GitWorld) -> None:
+    _stack(world)
+    said = _waves(pytester, world, STACK.replace("{SLEEP}", ""))
+    assert said.returncode == 0, said.stderr
+    assert "stack: #152 ⟶ #154 ⟶ #155" in said.stdout.splitlines()
+    assert "warning" not in said.stdout
+    # #155 was cut from #154's branch, but this plan says nothing of it
+    unsaid = STACK.replace("{SLEEP}", "").replace("        depends_on: [154]\n", "").replace(
+        "[rebase, {integrate: {issue: 154}}, push]", "[rebase, push]")
+    warned = _waves(pytester, world, unsaid)
+    assert warned.returncode == 0, warned.stderr
+    assert ("warning: #154's feature/issue-154 and #155's feature/issue-155 share commits main does not have "
+            "(one was cut from the other), but the plan says neither depends on the other") in warned.stdout
+    assert "warning: #152's feature/issue-152 and #155's feature/issue-155 share commits" in warned.stdout

@@ -4,6 +4,9 @@ Waves are topological levels of the issues' dependencies (their own `depends_on`
 inherits from a wave's `depends_on`): an issue sits one wave after its deepest dependency. Where two issues of one wave change the same files (their branches, as the repository has
 them now), the later one is proposed for a later wave, so parallel work does not meet at merge time.
 `--write` puts the derived waves into the plan with ruamel.yaml, keeping comments and key order.
+It also shows the plan's stacks (an issue whose `integrate` restacks it onto another's branch) and
+warns where two issues' branches share commits beyond the base while the plan says neither depends
+on the other: one was cut from the other, and the plan does not know it.
 """
 
 from __future__ import annotations
@@ -80,6 +83,57 @@ def branch_changes(loaded: LoadedPlan) -> dict[int, set[str]]:
     return found
 
 
+def stacks(loaded: LoadedPlan) -> list[list[int]]:
+    """Each stack of the plan, bottom first (#152 ⟶ #154 ⟶ #155): chains of `integrate` restacks."""
+    from pytest_waves.steps.git import stacked_on
+
+    parent = {n: p for n in loaded.order if (p := stacked_on(loaded, n)) is not None}
+    chains = []
+    for top in (n for n in loaded.order if n in parent and n not in parent.values()):
+        chain = [top]
+        while chain[-1] in parent and parent[chain[-1]] not in chain:
+            chain.append(parent[chain[-1]])
+        chains.append(chain[::-1])
+    return chains
+
+
+def unsaid_stacks(loaded: LoadedPlan) -> list[str]:
+    """Pairs of issues whose branches share commits the base lacks, though neither depends on the
+    other in the plan: one was cut from the other (its restack and its merge checks would say so late)."""
+    import pytest_waves.engine.gitops as gitops
+    import pytest_waves.engine.trial_merge as trial_merge
+
+    repo = gitops.open_repo(loaded.repo_root)
+    repository = loaded.plan.repository
+    base = f"refs/remotes/{repository.remote}/{repository.base}"
+    refs = {issue.number: (issue.branch, ref) for _, issue in loaded.plan.issues()
+            if (ref := trial_merge.branch_ref(repo, repository.remote, issue.branch)) is not None}
+    closure = {n: _ancestors(loaded, n) for n in loaded.order}
+    warnings = []
+    numbers = [n for n in loaded.order if n in refs]
+    for i, a in enumerate(numbers):
+        for b in numbers[i + 1:]:
+            if a in closure[b] or b in closure[a]:
+                continue
+            shared = gitops.merge_base(repo, refs[a][1], refs[b][1])
+            if shared and not gitops.is_ancestor(repo, shared, base):
+                warnings.append(f"warning: #{a}'s {refs[a][0]} and #{b}'s {refs[b][0]} share commits "
+                                f"{repository.base} does not have (one was cut from the other), but the plan "
+                                f"says neither depends on the other")
+    return warnings
+
+
+def _ancestors(loaded: LoadedPlan, number: int) -> set[int]:
+    seen: set[int] = set()
+    todo = list(loaded.deps[number])
+    while todo:
+        dep = todo.pop()
+        if dep not in seen:
+            seen.add(dep)
+            todo.extend(loaded.deps[dep])
+    return seen
+
+
 def describe(loaded: LoadedPlan, derived: Derived) -> list[str]:
     def names(numbers: list[int]) -> str:
         return ", ".join(f"#{n} {loaded.issue(n)[1].title}" for n in numbers)
@@ -90,6 +144,7 @@ def describe(loaded: LoadedPlan, derived: Derived) -> list[str]:
     lines += [f"critical path: {' → '.join(f'#{n}' for n in derived.critical_path)} ({steps} steps)",
               f"useful workers: -n {derived.width} (the widest wave)"]
     lines += [f"proposal: {move}" for move in derived.moves]
+    lines += ["stack: " + " ⟶ ".join(f"#{n}" for n in chain) for chain in stacks(loaded)]
     declared = [[issue.number for issue in wave.issues] for wave in loaded.plan.waves]
     if declared == derived.waves:
         lines.append("the plan's waves already are these")

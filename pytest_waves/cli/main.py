@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from pytest_waves.cli.derive import branch_changes, derive, describe, write
+from pytest_waves.cli.derive import branch_changes, derive, describe, unsaid_stacks, write
 from pytest_waves.engine.masking import mask
 from pytest_waves.plan.kinds import plan_model
 from pytest_waves.plan.loader import PlanError, load_plan
@@ -133,7 +133,7 @@ def _waves(args: argparse.Namespace) -> int:
         loaded = load_plan(args.plan, kinds, args.repo)
         changed = {} if args.no_git else branch_changes(loaded)
         derived = derive(loaded, changed)
-        for line in describe(loaded, derived):
+        for line in [*describe(loaded, derived), *([] if args.no_git else unsaid_stacks(loaded))]:
             print(mask(line))
         if args.write:
             write(loaded, derived, kinds)

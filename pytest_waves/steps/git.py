@@ -25,6 +25,8 @@ from pytest_waves.steps.base import (
 if TYPE_CHECKING:
     import git
 
+    from pytest_waves.plan.loader import LoadedPlan
+
 
 def _base_ref(ctx: StepContext) -> str:
     repository = ctx.repository
@@ -96,17 +98,23 @@ def _registered_but_missing(repo: git.Repo, path: Path, branch: str) -> bool:
     return path.resolve() in registered and not path.exists() and not elsewhere
 
 
-def stack_parent(ctx: StepContext) -> tuple[int, str] | None:
-    """The issue this one is stacked on: the one its `integrate` step restacks onto, with its branch."""
-    for step in ctx.plan.steps.get(ctx.issue.number, []):
+def stacked_on(plan: LoadedPlan, number: int) -> int | None:
+    """The issue that issue `number` is stacked on: the one its `integrate` step restacks onto."""
+    for step in plan.steps.get(number, []):
         options = step.options
         if step.kind.name == "integrate" and isinstance(options, IntegrateOptions) and options.issue is not None \
                 and (options.how or "restack") == "restack":
-            try:
-                return options.issue, ctx.plan.issue(options.issue)[1].branch
-            except KeyError:
-                return None
+            return options.issue
     return None
+
+
+def stack_parent(ctx: StepContext) -> tuple[int, str] | None:
+    """The issue this one is stacked on, with its branch."""
+    parent = stacked_on(ctx.plan, ctx.issue.number)
+    try:
+        return None if parent is None else (parent, ctx.plan.issue(parent)[1].branch)
+    except KeyError:
+        return None
 
 
 def _branch_ref(repo: git.Repo, ctx: StepContext, branch: str) -> str | None:
