@@ -177,7 +177,7 @@ class FakeGitHub:
         if m := re.fullmatch(r"/pulls/(\d+)", rest):
             pull = self._pull(m[1])
             if method == "PATCH":
-                pull.update({k: v for k, v in data.items() if k in ("title", "body", "state")})
+                pull.update({k: v for k, v in data.items() if k in ("title", "body", "state", "base")})
             return 200, self._pull_json(pull)
         if (m := re.fullmatch(r"/pulls/(\d+)/requested_reviewers", rest)) and method == "POST":
             pull = self._pull(m[1])

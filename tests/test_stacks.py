@@ -4,6 +4,7 @@ rewrite pushed only through the protected push."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import git
 import pytest
 
 from conftest import GitWorld, plan_text
+from github_fake import TOKEN, FakeGitHub
 
 # #152 → #154 → #155, as the LuminaGuard branches were cut: each from the one before.
 STACK = """
@@ -181,3 +183,47 @@ def test_the_waves_command_shows_stacks_and_warns_of_one_the_plan_does_not_know(
     assert ("warning: #154's feature/issue-154 and #155's feature/issue-155 share commits main does not have "
             "(one was cut from the other), but the plan says neither depends on the other") in warned.stdout
     assert "warning: #152's feature/issue-152 and #155's feature/issue-155 share commits" in warned.stdout
+
+
+STACKED_PRS = STACK.replace("{SLEEP}", "").replace(
+    "steps: [rebase, push]", "steps: [rebase, push, pr]").replace(
+    "steps: [rebase, {integrate: {issue: 152}}, push]", "steps: [rebase, {integrate: {issue: 152}}, push, {pr: {stacked: true}}]").replace(
+    "steps: [rebase, {integrate: {issue: 154}}, push]", "steps: [rebase, {integrate: {issue: 154}}, push, {pr: {stacked: true}}]")
+
+
+def test_stacked_prs_show_only_their_own_work_and_are_retargeted_once_the_one_below_merged(
+        pytester: pytest.Pytester, world: GitWorld) -> None:
+    _stack(world)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS))
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=11)
+    result.stdout.fnmatch_lines(["*#154*#2 open ⟶ #152*", "*#155*#3 open ⟶ #154*"])
+    store = pytester.path / ".waves/forge/plan.json"
+    pulls = json.loads(store.read_text())["pulls"]
+    assert [(p["head"], p["base"]) for p in pulls] == [
+        ("feature/issue-152", "main"), ("feature/issue-154", "feature/issue-152"), ("feature/issue-155", "feature/issue-154")]
+    data = json.loads(store.read_text())
+    data["pulls"][0]["state"] = "merged"  # #152's PR merged
+    store.write_text(json.dumps(data))
+    again = pytester.runpytest("--waves", "plan.yaml", "-v")
+    again.stdout.fnmatch_lines(["*retargeted onto main PR #2*"])
+    pulls = json.loads(store.read_text())["pulls"]
+    assert [(p["number"], p["base"]) for p in pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
+    assert len(pulls) == 3  # retargeted, never a second PR
+
+
+def test_stacked_prs_on_the_github_fake(pytester: pytest.Pytester, world: GitWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stack(world)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    with FakeGitHub(origin=world.origin_path) as github:
+        forge = (f"forge:\n  kind: github\n  repo: {github.full_name}\n  api_url: {github.api}\n"
+                 "  retries: 1\n  timeout: 5\n  write_interval: 0\n")
+        pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS, extra=forge))
+        pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
+        assert [(p["head"], p["base"]) for p in github.pulls] == [
+            ("feature/issue-152", "main"), ("feature/issue-154", "feature/issue-152"),
+            ("feature/issue-155", "feature/issue-154")]
+        github.pulls[0].update(state="closed", merged_at="2026-12-01T12:00:00Z")
+        pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
+        assert [(p["number"], p["base"]) for p in github.pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
+        assert not github.violations, github.violations

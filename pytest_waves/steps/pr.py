@@ -9,6 +9,7 @@ from pydantic import Field
 
 from pytest_waves.engine.forge import ForgeError, PullExists, PullRequest, PullSpec
 from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions
+from pytest_waves.steps.git import stack_parent
 
 
 class PrOptions(StepOptions):
@@ -17,6 +18,8 @@ class PrOptions(StepOptions):
     draft: bool = Field(default=False, description="open it as a draft")
     labels: tuple[str, ...] = Field(default=(), description="added when missing, on every run")
     reviewers: tuple[str, ...] = Field(default=(), description="asked for a review when the PR is opened")
+    stacked: bool = Field(default=False, description="a stacked issue's PR goes into the branch it is stacked on "
+                          "(showing only its own commits), and into the base once that issue's PR has merged")
 
 
 def closing_body(body: str, number: int) -> str:
@@ -40,14 +43,17 @@ class Pr(StepKind[PrOptions]):
         repo = gitops.open_repo(ctx.worktree)
         if gitops.remote_head(repo, repository.remote, issue.branch) is None:
             raise StepFailed(f"{issue.branch} is not on {repository.remote}; push it before opening a PR")
-        spec = PullSpec(head=issue.branch, base=repository.base, title=options.title or issue.title,
-                        body=closing_body(options.body, issue.number), draft=options.draft,
-                        labels=options.labels, reviewers=options.reviewers)
+        parent = stack_parent(ctx) if options.stacked else None
         try:
-            pull, note = self._ensure(spec, ctx)
+            base = self._stacked_base(parent, ctx) if parent else repository.base
+            spec = PullSpec(head=issue.branch, base=base, title=options.title or issue.title,
+                            body=closing_body(options.body, issue.number), draft=options.draft,
+                            labels=options.labels, reviewers=options.reviewers)
+            pull, note = self._ensure(spec, ctx, any_base=parent is not None)
         except ForgeError as exc:
             raise StepFailed(exc.summary, [*exc.details, *ctx.forge.hiccups()]) from None
-        ctx.record("pr", pull.label())
+        on_parent = parent is not None and pull.base == parent[1]
+        ctx.record("pr", pull.label() + (f" ⟶ #{parent[0]}" if parent and on_parent else ""))
         ctx.record("pr_url", pull.url)
         ctx.record("pr_checks", pull.checks)
         retried = "".join(f"; {hiccup}" for hiccup in ctx.forge.hiccups())  # said, not only logged
@@ -68,10 +74,17 @@ class Pr(StepKind[PrOptions]):
         return f"PR #{pull.number} is {pull.state} ({pull.url})"
 
     @staticmethod
-    def _ensure(spec: PullSpec, ctx: StepContext) -> tuple[PullRequest, str]:
-        """Find, else open; bring title, body and labels up to the plan. Never a second PR: also not
-        when the first one was merged already (a squash or rebase merge leaves the branch behind)."""
-        pull = ctx.forge.find_pull(spec.head, spec.base, merged=True)
+    def _stacked_base(parent: tuple[int, str], ctx: StepContext) -> str:
+        """Into the branch it is stacked on, until that issue's PR has merged; then into the base."""
+        theirs = ctx.forge.find_pull(parent[1], None, merged=True)
+        return ctx.repository.base if theirs is not None and theirs.state == "merged" else parent[1]
+
+    @staticmethod
+    def _ensure(spec: PullSpec, ctx: StepContext, *, any_base: bool = False) -> tuple[PullRequest, str]:
+        """Find, else open; bring title, body, base (a stacked PR) and labels up to the plan. Never a
+        second PR: also not when the first one was merged already (a squash or rebase merge leaves
+        the branch behind), nor when a stacked PR's base must change (it is retargeted)."""
+        pull = ctx.forge.find_pull(spec.head, None if any_base else spec.base, merged=True)
         if pull is not None and pull.state == "merged":
             return pull, "already merged"
         if pull is None:
@@ -82,10 +95,11 @@ class Pr(StepKind[PrOptions]):
                 if pull is None:
                     raise
         notes = []
-        if (pull.title, pull.body) != (spec.title, spec.body):
-            ctx.forge.update_pull(pull.number, spec.title, spec.body)
-            pull = replace(pull, title=spec.title, body=spec.body)  # its checks did not change
-            notes.append("updated")
+        if (pull.title, pull.body, pull.base) != (spec.title, spec.body, spec.base):
+            retarget = spec.base if pull.base != spec.base else None
+            ctx.forge.update_pull(pull.number, spec.title, spec.body, base=retarget)
+            pull = replace(pull, title=spec.title, body=spec.body, base=spec.base)  # its checks did not change
+            notes.append(f"retargeted onto {spec.base}" if retarget else "updated")
         missing = [label for label in spec.labels if label not in pull.labels]
         if missing:
             ctx.forge.add_labels(pull.number, missing)

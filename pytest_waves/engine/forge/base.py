@@ -81,13 +81,15 @@ class Forge(Protocol):
     def check_access(self) -> str:
         """Raise ForgeError unless the forge answers and accepts our credentials; say where it is."""
 
-    def find_pull(self, head: str, base: str, *, merged: bool = False) -> PullRequest | None:
-        """The open pull request from `head` into `base` (or a merged one, when asked), with its checks."""
+    def find_pull(self, head: str, base: str | None, *, merged: bool = False) -> PullRequest | None:
+        """The open pull request from `head` into `base` (into any base when None; a merged one too,
+        when asked), with its checks."""
 
     def create_pull(self, spec: PullSpec) -> PullRequest:
         """Open it; raise PullExists when one from `head` into `base` is already open."""
 
-    def update_pull(self, number: int, title: str, body: str) -> None: ...
+    def update_pull(self, number: int, title: str, body: str, base: str | None = None) -> None:
+        """Set title and body, and the base when given (a stacked PR retargeted)."""
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
 

@@ -126,14 +126,15 @@ class GitHubForge:
         self.journal.said()  # what was retried before any step: no step's business
         return where
 
-    def find_pull(self, head: str, base: str, *, merged: bool = False) -> PullRequest | None:
-        with self._answer(f"looking for the pull request {head} → {base}"):
+    def find_pull(self, head: str, base: str | None, *, merged: bool = False) -> PullRequest | None:
+        with self._answer(f"looking for the pull request {head} → {base or 'any base'}"):
             pull = self._find(head, base, merged=merged)
             return None if pull is None else self._with_checks(pull)
 
-    def _find(self, head: str, base: str, *, merged: bool = False) -> GithubPull | None:
+    def _find(self, head: str, base: str | None, *, merged: bool = False) -> GithubPull | None:
         # GitHub ignores a head filter without the owner: "owner:branch" is required
-        pulls = self._repo().get_pulls(state="all" if merged else "open", head=f"{self.owner}:{head}", base=base)
+        wanted = {"state": "all" if merged else "open", "head": f"{self.owner}:{head}", **({"base": base} if base else {})}
+        pulls = self._repo().get_pulls(**wanted)
         open_pull = next((pull for pull in pulls if pull.state == "open"), None)
         if open_pull is not None or not merged:
             return open_pull
@@ -160,9 +161,13 @@ class GitHubForge:
                 pull.create_review_request(reviewers=list(spec.reviewers))
             return self._with_checks(pull, labels=spec.labels, reviewers=spec.reviewers)
 
-    def update_pull(self, number: int, title: str, body: str) -> None:
+    def update_pull(self, number: int, title: str, body: str, base: str | None = None) -> None:
         with self._answer(f"updating pull request #{number}"):
-            self._repo().get_pull(number).edit(title=title, body=body)
+            pull = self._repo().get_pull(number)
+            if base:
+                pull.edit(title=title, body=body, base=base)
+            else:
+                pull.edit(title=title, body=body)
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         with self._answer(f"labelling pull request #{number}"):

@@ -54,10 +54,10 @@ class LocalForge:
     def check_access(self) -> str:
         return str(self.store)
 
-    def find_pull(self, head: str, base: str, *, merged: bool = False) -> PullRequest | None:
+    def find_pull(self, head: str, base: str | None, *, merged: bool = False) -> PullRequest | None:
         states = ("open", "merged") if merged else ("open",)
         for pull in self.pulls():
-            if pull.head == head and pull.base == base and pull.state in states:
+            if pull.head == head and base in (None, pull.base) and pull.state in states:
                 return pull
         return None
 
@@ -84,8 +84,8 @@ class LocalForge:
                     return self._pull(record)
         raise KeyError(number)
 
-    def update_pull(self, number: int, title: str, body: str) -> None:
-        self._edit(number, title=title, body=body)
+    def update_pull(self, number: int, title: str, body: str, base: str | None = None) -> None:
+        self._edit(number, title=title, body=body, **({"base": base} if base else {}))
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
         current = next(p for p in self.pulls() if p.number == number).labels
