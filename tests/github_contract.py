@@ -60,6 +60,12 @@ class Contract:
         return MockRequest(self.host_url, method.lower(), self.prefix + path, args=query, data=data,
                            headers={"Content-Type": "application/json"} if data is not None else {})
 
+    def operation(self, method: str, path: str) -> tuple[str, str] | None:
+        """(path template, method) of the description's operation this request is, if any."""
+        template = next((t for pattern, t in self._templates if pattern.match(path)), None)
+        found = template is not None and method.lower() in self.document["paths"][template]
+        return (template, method.lower()) if found and template else None
+
     # -- shapes ------------------------------------------------------------------------------------------
 
     def documents(self, method: str, path: str, status: int) -> bool:

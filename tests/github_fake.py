@@ -50,6 +50,7 @@ class FakeGitHub:
         self.contract = contract or Contract()
         self.mode: Mode = mode
         self.violations: list[str] = []  # what the forge sent, or the fake answered, against the contract
+        self.operations: set[tuple[str, str]] = set()  # (path template, method) of each request the forge sent
         self.full_name = full_name
         self.owner, self.name = full_name.split("/")
         self.origin = origin  # a bare repository: PR head SHAs are the pushed commits
@@ -75,6 +76,8 @@ class FakeGitHub:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+        if exc[0] is None:  # every user of the fake is held to the contract, not only those who ask
+            assert not self.violations, "against GitHub's OpenAPI description:\n" + "\n".join(self.violations)
 
     # -- what tests set up and look at ------------------------------------------------------------
 
@@ -242,6 +245,11 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.requests.append((self.command, path + (f"?{split.query}" if split.query else "")))
             fake.times.append(time.time())
+            if (operation := fake.contract.operation(self.command, path)) is not None:
+                fake.operations.add(operation)
+            # what the forge sends is held to the contract whatever the answer (faults included)
+            fake.violations += [f"{self.command} {path} sent: {error}"
+                                for error in fake.contract.request_errors(self.command, path, query, data)]
             fault = next((f for f in fake.faults if f.times > 0 and f.method == self.command
                           and re.search(f.path, path)), None)
             if fault is not None:
@@ -257,8 +265,6 @@ class _Handler(BaseHTTPRequestHandler):
             if scheme.lower() not in ("token", "bearer") or token not in fake.tokens:
                 raise _Answer(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             with fake.lock:
-                fake.violations += [f"{self.command} {path} sent: {error}"
-                                    for error in fake.contract.request_errors(self.command, path, query, data)]
                 try:
                     status, body = fake.route(self.command, path, query, data)
                 except _Answer as refusal:  # the route's own refusals (404, 422) are held to the contract too

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from github_contract import Contract
 from github_fake import TOKEN, FakeGitHub
+from openapi.extract import OPERATIONS
 
 # Imported before pytester's in-process runs: they restore sys.modules after each run, and a
 # re-imported `requests` would no longer recognise the cookie jars of the one PyGithub still holds.
@@ -129,6 +130,14 @@ def test_a_creation_race_answered_422_finds_the_other_pr(run_github, github: Fak
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*found PR #1*"])
     assert len(github.pulls) == 1 and github.count("POST", "/pulls$") == 1
+
+
+def test_the_forge_uses_exactly_the_operations_the_contract_extract_holds(run_github, github: FakeGitHub) -> None:
+    """A new endpoint the forge starts to use, or one it no longer does, must show in the extract."""
+    run_github("[push, {pr: {title: 'a', labels: [waves], reviewers: [octocat]}}]", "--waves-comment=42")
+    github.statuses[github.pulls[0]["sha"]] = ["success"]  # the table changes: the comment is edited
+    run_github("[push, {pr: {title: 'b', labels: [waves]}}]", "--waves-comment=42").assert_outcomes(passed=2)
+    assert github.operations == set(OPERATIONS)
 
 
 def test_server_errors_are_retried(run_github, github: FakeGitHub) -> None:

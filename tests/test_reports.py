@@ -269,7 +269,7 @@ def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(p
     assert jobs["issue152"]["steps"][2]["run"] == "pip install 'pytest-waves @ git+https://example.invalid/pytest-waves'"
     # as an admin would merge it: one run of the plan at a time, least permissions, bounded jobs
     document = yaml.safe_load(out.read_text())
-    assert document["concurrency"] == {"group": "pytest-waves-luminaguard", "cancel-in-progress": False}
+    assert document["concurrency"] == {"group": "pytest-waves luminaguard.yaml", "cancel-in-progress": False}
     assert document["permissions"] == {}
     assert jobs["issue154"]["permissions"] == {"contents": "write"}  # it pushes; the local forge needs no PR rights
     assert jobs["report"]["permissions"] == {"contents": "read"}
@@ -285,6 +285,8 @@ def test_the_generated_workflow_passes_actionlint_and_follows_the_dependencies(p
 @pytest.mark.skipif(shutil.which("actionlint") is None, reason="pip install -e '.[test]' installs actionlint")
 def test_a_workflow_for_github_asks_pull_request_rights_only_where_a_pr_is_opened(pytester: pytest.Pytester) -> None:
     text = (PLANS / "luminaguard.yaml").read_text()
+    text = edit(text, 'title: "feat: Implement macOS VM Backend (#155)"',
+                'title: "feat: Implement macOS VM Backend (#155)"\n              labels: [waves]')
     pytester.path.joinpath("gh.yaml").write_text(edit(text, "forge: local", "forge: {kind: github, repo: acme/luminaguard}"))
     out = pytester.path / "waves.yml"
     made = _run_module(pytester, "workflow", "gh.yaml", "--repo", ".", "-o", str(out), "--install", "pip install x")
@@ -294,6 +296,11 @@ def test_a_workflow_for_github_asks_pull_request_rights_only_where_a_pr_is_opene
     assert jobs["issue154"]["permissions"] == {"contents": "write", "pull-requests": "write", "statuses": "read",
                                                "checks": "read"}
     assert jobs["issue154"]["steps"][3]["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    # labels it may have to create: GitHub asks issues: write of the workflow's token for that
+    assert jobs["issue155"]["permissions"]["issues"] == "write" and "issues" not in jobs["issue154"]["permissions"]
+    # the merge checks' run reads the forge before any item: it gets the token too, and only reads
+    assert jobs["merges-wave1"]["steps"][3]["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert jobs["merges-wave1"]["permissions"] == {"contents": "read"}
 
 
 def test_a_workflow_whose_repository_a_runner_would_not_have_is_refused(pytester: pytest.Pytester) -> None:
@@ -304,6 +311,15 @@ def test_a_workflow_whose_repository_a_runner_would_not_have_is_refused(pytester
     assert "give --repo PATH (e.g. --repo . for that checkout)" in made.stderr
     demo = _run_module(pytester, "workflow", str(PLANS / "demo.yaml"), "--install", "pip install x")
     assert demo.returncode == 0, demo.stderr  # a sandbox plan builds its own repository on the runner
+    # a clone nested in the plan's repository (git-ignored) is not in a runner's checkout either
+    subprocess.run(["git", "init", "-q", str(pytester.path)], check=True)
+    subprocess.run(["git", "init", "-q", str(pytester.path / "vendor/luminaguard")], check=True)
+    (pytester.path / ".gitignore").write_text("vendor/\n")
+    nested = (PLANS / "luminaguard.yaml").read_text().replace("path: ../../luminaguard", "path: vendor/luminaguard")
+    assert "vendor/luminaguard" in nested
+    (pytester.path / "nested.yaml").write_text(nested)
+    refused = _run_module(pytester, "workflow", "nested.yaml", "--install", "pip install x")
+    assert refused.returncode == 2 and "is not the repository that holds nested.yaml" in refused.stderr, refused.stderr
 
 
 def test_with_v_a_long_step_shows_its_output_as_it_comes(world: GitWorld, pytester: pytest.Pytester) -> None:

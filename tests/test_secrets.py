@@ -112,6 +112,12 @@ def test_mask_covers_the_shapes_a_token_takes(monkeypatch: pytest.MonkeyPatch) -
                     "curl -H 'Authorization: Bearer ${GH_TOKEN}' https://api.github.com"):
         assert mask(command) == command
     assert mask('curl -H "Authorization: token abc123def"; echo x') == f'curl -H "Authorization: token {MASK}"; echo x'
+    for literal, shown in (('Authorization: Bearer "s3cr3tvalue"', f'Authorization: Bearer "{MASK}"'),
+                           ("curl -H 'Authorization: token $abc123secretvalue'", f"curl -H 'Authorization: token {MASK}'"),
+                           ("Authorization: token ${GH_TOKEN:-s3cr3tfallback}", f"Authorization: token {MASK}"),
+                           ("Authorization: token abc;defsecret", f"Authorization: token {MASK}"),
+                           ("Authorization: Basic dXNlcjpwYXNzd29yZA==", f"Authorization: Basic {MASK}")):
+        assert mask(literal) == shown, literal  # a value that is not only a variable's name stays masked
     assert mask("new ghp_" + "a" * 36 + " and github_pat_" + "B" * 30) == f"new {MASK} and {MASK}"
     assert mask("a short GH_TOKEN such as 'abc' is not masked: abc") == "a short GH_TOKEN such as 'abc' is not masked: abc"
     secret = Secret(TOKEN)

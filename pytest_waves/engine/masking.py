@@ -17,9 +17,11 @@ MIN_SECRET_LENGTH = 8  # a shorter value would mask ordinary words all over the 
 
 _HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s'\"<>]+@")
 _URL_PASSWORD = re.compile(r"\b([a-z][a-z0-9+.-]*://[^/:@\s'\"<>]*:)[^/@\s'\"<>]+@", re.IGNORECASE)
-# The value of an Authorization header, up to a quote or `;`; a shell variable there ($GITHUB_TOKEN,
-# ${GH_TOKEN}) is a name, not a secret, and the command text stays readable.
-_AUTH_HEADER = re.compile(r"(?i)(authorization:\s*(?:token|bearer|basic)\s+)(?!\$\{?[A-Za-z_])[^\s'\";]+")
+_AUTH_HEADER = re.compile(r"(?i)(authorization:\s*(?:token|bearer|basic)\s+)(\S+)")
+# A header whose value is only a shell variable's name ($GITHUB_TOKEN, ${GH_TOKEN}): a name, not a
+# secret, so the command reads as written. Upper case only, as environment variables are: a literal
+# token that happens to start with `$` is masked.
+_VARIABLE = re.compile(r"\$\{?[A-Z_][A-Z0-9_]*\}?")
 _TOKEN_SHAPES = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})")
 
 _registered: set[str] = set()
@@ -64,10 +66,21 @@ def mask(text: str) -> str:
         text = _HTTP_USERINFO.sub(rf"\g<1>{MASK}@", text)
         text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
     if "uthorization" in text or "UTHORIZATION" in text:
-        text = _AUTH_HEADER.sub(rf"\g<1>{MASK}", text)
+        text = _AUTH_HEADER.sub(_masked_header, text)
     if "gh" in text or "github_pat_" in text:
         text = _TOKEN_SHAPES.sub(MASK, text)
     return text
+
+
+def _masked_header(found: re.Match[str]) -> str:
+    """The header's value masked, the quotes and `;` around it kept; a variable's name kept whole."""
+    value = found[2]
+    opening = value[:1] if value[:1] in "\"'" else ""
+    core = value[len(opening):].rstrip("\"';")
+    closing = value[len(opening) + len(core):]
+    if _VARIABLE.fullmatch(core):
+        return found[0]
+    return f"{found[1]}{opening}{MASK}{closing}"
 
 
 def mask_value(value: Any) -> Any:

@@ -65,13 +65,14 @@ class Pr(StepKind[PrOptions]):
         try:
             pull = ctx.forge.find_pull(issue.branch, repository.base, merged=True)
         except ForgeError as exc:
-            raise StepFailed(exc.summary, exc.details) from None
+            raise StepFailed(exc.summary, [*exc.details, *ctx.forge.hiccups()]) from None
         if pull is None:
-            raise StepFailed(f"no open or merged PR from {issue.branch} into {repository.base}")
+            raise StepFailed(f"no open or merged PR from {issue.branch} into {repository.base}", ctx.forge.hiccups())
         ctx.record("pr", pull.label())
         ctx.record("pr_url", pull.url)
         ctx.record("pr_checks", pull.checks)
-        return f"PR #{pull.number} is {pull.state} ({pull.url})"
+        retried = "".join(f"; {hiccup}" for hiccup in ctx.forge.hiccups())
+        return f"PR #{pull.number} is {pull.state} ({pull.url}){retried}"
 
     @staticmethod
     def _stacked_base(parent: tuple[int, str], ctx: StepContext) -> str:

@@ -2,7 +2,7 @@
 GitHub forge uses and every schema they reach: the contract `tests/github_fake.py` is held to.
 
 The whole description is 11-13 MB and takes openapi-core tens of seconds to load; the extract holds
-the forge's 14 operations and loads in well under a second. Descriptions and examples are left out
+the forge's 13 operations and loads in well under a second. Descriptions and examples are left out
 (they are not part of the contract); everything else is GitHub's text as published.
 
     python tests/openapi/extract.py                 # npm-installs the pinned version into a cache
@@ -39,7 +39,6 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "get"),
     ("/repos/{owner}/{repo}/issues/{issue_number}/comments", "post"),
     ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "patch"),
-    ("/repos/{owner}/{repo}/commits/{ref}", "get"),
     ("/repos/{owner}/{repo}/commits/{ref}/status", "get"),
     ("/repos/{owner}/{repo}/commits/{ref}/check-runs", "get"),
 ]

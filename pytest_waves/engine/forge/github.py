@@ -99,6 +99,10 @@ class GitHubForge:
                              f"forge's max_wait of {self.settings.max_wait:g} s") from None
         except GithubException as exc:
             summary, details = _github_message(exc)
+            if "not permitted to create or approve pull requests" in summary:
+                details.append("the workflow's GITHUB_TOKEN may open PRs only where the repository (or its "
+                               "organisation) allows it: Settings → Actions → General → Workflow permissions → "
+                               "Allow GitHub Actions to create and approve pull requests")
             raise ForgeError(mask(f"{doing}: GitHub answered {exc.status}: {summary}"),
                              [mask(d) for d in details]) from None
         except requests.exceptions.RequestException as exc:

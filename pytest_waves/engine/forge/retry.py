@@ -39,13 +39,13 @@ class Journal:
 
     def said(self) -> list[str]:
         """One line per kind of hiccup since the last call, e.g. "GitHub answered 502; retried 2 times
-        over 1.0 s"; then forgotten."""
+        over 1.0 s" (from the first retry to the last); then forgotten."""
         kinds: dict[str, list[float]] = {}
         for when, what in self.entries:
             kinds.setdefault(what, []).append(when)
         self.entries.clear()
-        return [f"GitHub {what}; retried {len(times)} time{'s' if len(times) > 1 else ''} over "
-                f"{time.monotonic() - times[0]:.1f} s" for what, times in kinds.items()]
+        return [f"GitHub {what}; retried {len(times)} time{'s' if len(times) > 1 else ''}"
+                + (f" over {times[-1] - times[0]:.1f} s" if len(times) > 1 else "") for what, times in kinds.items()]
 
 
 def _what(response: Any, error: Exception | None) -> str:
@@ -98,11 +98,12 @@ def create_once(create: Callable[[], T], find: Callable[[], T | None], *, retrie
                 raise
             if wait > max_wait:
                 raise RateLimitExceededExceedsMaxWait(getattr(exc, "status", 0), None, None, wait=wait) from None
-            if journal is not None:
-                journal.note(f"answered {exc.status}" if isinstance(exc, GithubException) else "lost an answer")
+            what = f"answered {exc.status}" if isinstance(exc, GithubException) else "lost an answer"
         made = find()
-        if made is not None:  # the lost attempt went through
+        if made is not None:  # the lost attempt went through: nothing is sent again
             return made
+        if journal is not None:  # it is sent again: a retry
+            journal.note(what)
         time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
