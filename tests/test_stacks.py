@@ -199,6 +199,7 @@ def test_stacked_prs_show_only_their_own_work_and_are_retargeted_once_the_one_be
     result.assert_outcomes(passed=11)
     result.stdout.fnmatch_lines(["*#154*#2 open ⟶ #152*", "*#155*#3 open ⟶ #154*"])
     store = pytester.path / ".waves/forge/plan.json"
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154], OWN[152]]
     pulls = json.loads(store.read_text())["pulls"]
     assert [(p["head"], p["base"]) for p in pulls] == [
         ("feature/issue-152", "main"), ("feature/issue-154", "feature/issue-152"), ("feature/issue-155", "feature/issue-154")]
