@@ -59,8 +59,8 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
             runids.ignore_state(loaded.state_dir)
         runids.prune(state.log_dir(loaded).parent for loaded in plans.values())
     for loaded in plans.values():  # before any step runs, on every worker: see masking.register
-        for agent in loaded.plan.agents.values():
-            agent_secrets(agent)
+        for name, agent in loaded.plan.agents.items():
+            agent_secrets(name, agent)
     runids.terminate_as_interrupt(config)
     preflight.check_forges(settings, state)
     config.pluginmanager.register(WavesRun(state, settings), "waves-run")

@@ -74,6 +74,13 @@ elif label in ("hang", "locked"):
 """
 
 
+@pytest.fixture(autouse=True)
+def agent_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test agent's `env: [AGENT_KEY]` is set, as a plan's agent key is where it runs (an unset
+    one stops the step before dispatch: see test_presets.py)."""
+    monkeypatch.setenv("AGENT_KEY", "sk-agent-0123456789")
+
+
 @pytest.fixture
 def agent(tmp_path: Path) -> Path:
     script = tmp_path / "agent.py"
@@ -116,7 +123,7 @@ def test_an_agent_that_commits_passes_and_gets_a_templated_prompt_without_a_shel
         run_agent, world: GitWorld, tmp_path: Path, pytester: pytest.Pytester) -> None:
     result = run_agent(agent_steps("work"), "-v")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit"])
+    result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file changed, 2 insertions(+))"])
     tree = git.Repo(world.path / "wt/issue-7")
     assert tree.head.commit.message.strip() == "agent: agent.txt"
     prompt = (world.path / "wt/issue-7/agent.txt").read_text().splitlines()[0]
@@ -315,7 +322,7 @@ def test_an_agent_whose_done_file_main_already_had_is_dispatched(world: GitWorld
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(steps), extra=agents_block(agent)))
     first = pytester.runpytest("--waves", "plan.yaml", "-v")
     first.assert_outcomes(passed=1)
-    first.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit"])
+    first.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file changed, 2 insertions(+), 1 deletion(-))"])
     assert calls(tmp_path) == ["work"]
     again = pytester.runpytest("--waves", "plan.yaml", "-v")
     again.stdout.fnmatch_lines(["*✅ agent (agent) — already satisfied: not dispatched*"])

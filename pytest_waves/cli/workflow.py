@@ -170,5 +170,6 @@ def _secrets(loaded: LoadedPlan) -> dict[str, str]:
     """What the steps read from the environment: the forge's token and the agents' variables,
     from the repository's secrets (Actions exports none of them on its own)."""
     names = ["GITHUB_TOKEN"] if loaded.plan.forge.kind == "github" else []
-    names += [name for agent in loaded.plan.agents.values() for name in agent.env if name not in names]
+    names += [name for agent in loaded.plan.agents.values() for name in [*agent.env, *agent.pass_env]
+              if name not in names]
     return {name: f"${{{{ secrets.{name} }}}}" for name in names}

@@ -165,14 +165,26 @@ def _forge_short_form(data: Any) -> Any:
     return {"kind": data} if isinstance(data, str) else data  # `forge: local`
 
 
-class Agent(Strict):
-    """A coding agent the plan may dispatch: a command template run without a shell."""
+AGENT_PRESETS = ("claude", "codex", "amp", "aider", "gemini")  # their commands: steps/agent.py
 
-    command: list[str] = Field(min_length=1, description="argv template: {agent}, {prompt} and the issue's "
-                               "{number}, {title}, {branch}, {worktree}, {deliverables}, {checklist}")
+
+class Agent(Strict):
+    """A coding agent the plan may dispatch: a command template run without a shell, or a preset for a
+    known agent CLI (chosen by `preset:`, or by the agent's name when it is a preset's)."""
+
+    preset: Literal["claude", "codex", "amp", "aider", "gemini"] | None = Field(
+        default=None, description="a known agent CLI's non-interactive command and variables")
+    command: list[str] | None = Field(default=None, min_length=1, description="argv template (instead of "
+                                      "the preset's): {agent}, {prompt} and the issue's {number}, {title}, "
+                                      "{branch}, {worktree}, {deliverables}, {checklist}")
     timeout: float = Field(default=3600, gt=0, description="seconds; then the whole process group is killed")
-    env: list[str] = Field(default_factory=list, description="environment variables passed through by name; "
-                           "their values are masked in every output")
+    env: list[str] = Field(default_factory=list, description="secrets passed through by name (API keys): "
+                           "masked in every output; unset is an error before dispatch")
+    pass_env: list[str] = Field(default_factory=list, description="other variables passed through by name "
+                                "(AWS_REGION, HTTPS_PROXY, SSH_AUTH_SOCK): not masked; unset is an error")
+    set_env: dict[str, str] = Field(default_factory=dict, description="variables set to these values (not secrets)")
+    missing_env: Literal["error", "warn"] = Field(default="error", description="a variable of env/pass_env "
+                                                  "that is not set: fail before dispatch, or say so and go on")
 
 
 class MergeChecks(Strict):

@@ -1,8 +1,10 @@
 """The agent step: dispatch a coding agent (amp, claude, any CLI) on the issue, then check its work.
 
-The plan declares each agent once as an argv template; the step names it and gives the prompt. No
-shell is involved, so nothing in a prompt can become a command. The agent sees only the environment
-the plan allows; the values it passes by name are secrets, masked in every output.
+The plan declares each agent once, as an argv template or a preset for a known CLI; the step names
+it and gives the prompt. No shell is involved, so nothing in a prompt can become a command. The
+agent's stdin is empty, its output a pipe (to the step's log and the live view), and it sees only
+the environment the plan allows: the base variables below, its secrets (masked in every output),
+the variables it passes through and those it sets.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import posixpath
 import re
 import shlex
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +43,39 @@ BASE_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM",
                     "SYSTEMROOT", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
                     "GIT_COMMITTER_EMAIL", "GIT_CONFIG_NOSYSTEM")
 _FIELD = re.compile(r"\{(agent|prompt|number|title|branch|worktree|deliverables|checklist)\}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A known agent CLI, run non-interactively: its argv template and the secrets it reads (passed
+    and masked when set; each CLI's own login may stand in for them, so none is required)."""
+
+    command: tuple[str, ...]
+    secrets: tuple[str, ...]
+
+
+PRESETS = {
+    # stream-json: one JSON event a line, so the live view shows the agent at work (print mode needs --verbose)
+    "claude": Preset(("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+                      "--permission-mode", "acceptEdits"), ("ANTHROPIC_API_KEY",)),
+    "codex": Preset(("codex", "exec", "--full-auto", "{prompt}"), ("OPENAI_API_KEY",)),
+    "amp": Preset(("amp", "--dangerously-allow-all", "--execute", "{prompt}"), ("AMP_API_KEY",)),
+    # aider commits its own changes; --yes-always answers its questions, --no-pretty keeps the log plain
+    "aider": Preset(("aider", "--yes-always", "--no-pretty", "--message", "{prompt}"),
+                    ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")),
+    "gemini": Preset(("gemini", "--yolo", "--prompt", "{prompt}"), ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
+}
+
+
+def preset_of(name: str, agent: Agent) -> Preset | None:
+    """The agent's preset: named by `preset:`, or by the agent's own name when it gives no command."""
+    chosen = agent.preset or (name if agent.command is None and name in PRESETS else None)
+    return PRESETS[chosen] if chosen else None
+
+
+def command_of(name: str, agent: Agent) -> list[str] | None:
+    preset = preset_of(name, agent)
+    return list(agent.command) if agent.command else list(preset.command) if preset else None
 
 
 class DoneWhen(StepOptions):
@@ -77,6 +114,10 @@ class AgentStep(StepKind[AgentOptions]):
             return f"say which agent with `use:` (the plan's agents: {have})"
         if options.use is not None and options.use not in plan.agents:
             return f"agent {options.use!r} is not among the plan's agents ({', '.join(plan.agents) or 'none'})"
+        name = options.use or next(iter(plan.agents))
+        if command_of(name, plan.agents[name]) is None:
+            return (f"agent {name!r} has no command: give `command:` or `preset:` (one of {', '.join(PRESETS)}), "
+                    "or name the agent after a preset")
         return None
 
     def describe(self, options: AgentOptions, ctx: StepContext) -> str:
@@ -90,9 +131,10 @@ class AgentStep(StepKind[AgentOptions]):
 
         repo = gitops.open_repo(ctx.worktree)
         argv, agent = self._command(options, ctx)
-        environment = self._environment(agent)
+        environment = self._environment(self._name(options, ctx), agent)
         if not ctx.force and not self._unmet(options, ctx, repo, environment):
             return "already satisfied: not dispatched (--waves-force-step to run it again)"
+        self._require_variables(self._name(options, ctx), agent)
         before = repo.head.commit.hexsha
         lock_before = (Path(repo.git_dir) / "index.lock").exists()
         timeout = options.timeout or agent.timeout
@@ -123,15 +165,14 @@ class AgentStep(StepKind[AgentOptions]):
         if problems:
             raise StepFailed("the agent finished, but its work is not accepted", [*problems, f"log: {log}"],
                              output=tail)
-        added = int(repo.git.rev_list("--count", f"{before}..HEAD"))
-        return f"agent finished in {result.duration:.1f}s with {added} new commit{'s' * (added != 1)}"
+        return f"agent finished in {result.duration:.1f}s with {_changes(repo, before)}"
 
     def verify(self, options: AgentOptions, ctx: StepContext) -> str | None:
         import pytest_waves.engine.gitops as gitops
 
         if not self._declares_done(options, ctx):
             raise NotVerifiable("an agent step without deliverables or done_when has nothing to verify")
-        environment = self._environment(self._agent(options, ctx))
+        environment = self._environment(self._name(options, ctx), self._agent(options, ctx))
         unmet = self._unmet(options, ctx, gitops.open_repo(ctx.worktree), environment)
         if unmet:
             raise StepFailed("the agent's work is not there (verify mode does not dispatch agents)", unmet)
@@ -139,9 +180,12 @@ class AgentStep(StepKind[AgentOptions]):
 
     # -- helpers ------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _name(options: AgentOptions, ctx: StepContext) -> str:
+        return options.use or next(iter(ctx.plan.plan.agents))
+
     def _agent(self, options: AgentOptions, ctx: StepContext) -> Agent:
-        agents = ctx.plan.plan.agents
-        return agents[options.use] if options.use is not None else next(iter(agents.values()))
+        return ctx.plan.plan.agents[self._name(options, ctx)]
 
     def _command(self, options: AgentOptions, ctx: StepContext) -> tuple[list[str], Agent]:
         agent = self._agent(options, ctx)
@@ -153,12 +197,28 @@ class AgentStep(StepKind[AgentOptions]):
         }
         fields["agent"] = options.label or f"Sub-Agent-{wave.name or wave.id}-{issue.number}"
         fields["prompt"] = _fill(options.prompt, fields)
-        return [_fill(part, fields) for part in agent.command], agent
+        command = command_of(self._name(options, ctx), agent) or []  # check_plan made sure there is one
+        return [_fill(part, fields) for part in command], agent
 
     @staticmethod
-    def _environment(agent: Agent) -> dict[str, str]:
-        environment = {name: os.environ[name] for name in BASE_ENVIRONMENT if name in os.environ}
-        return {**environment, **agent_secrets(agent)}
+    def _require_variables(name: str, agent: Agent) -> None:
+        """A variable the plan names and this machine lacks fails the step before dispatch (or is
+        said, by `missing_env: warn`): an agent without its key would fail later, and less clearly."""
+        missing = [key for key in (*agent.env, *agent.pass_env) if key not in os.environ]
+        if not missing:
+            return
+        said = f"agent {name!r} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not set here"
+        if agent.missing_env == "error":
+            raise StepFailed(said + "; nothing was dispatched",
+                             ["set it, or take it out of the agent's env/pass_env (missing_env: warn to go on)"])
+        warnings.warn(said, UserWarning, stacklevel=2)
+
+    @staticmethod
+    def _environment(name: str, agent: Agent) -> dict[str, str]:
+        """Base variables, the agent's secrets, what it passes through and what it sets."""
+        environment = {key: os.environ[key] for key in BASE_ENVIRONMENT if key in os.environ}
+        passed = {key: os.environ[key] for key in agent.pass_env if key in os.environ}
+        return {**environment, **passed, **agent.set_env, **agent_secrets(name, agent)}
 
     @staticmethod
     def _declares_done(options: AgentOptions, ctx: StepContext) -> bool:
@@ -182,8 +242,12 @@ class AgentStep(StepKind[AgentOptions]):
         branch = gitops.current_branch(repo)
         if branch != ctx.issue.branch:
             problems.append(f"the worktree is on {branch or 'a detached HEAD'}, not {ctx.issue.branch}")
-        if options.commits and since is not None and int(repo.git.rev_list("--count", f"{since}..HEAD")) == 0:
-            problems.append(f"no new commits on {ctx.issue.branch}")
+        if options.commits and since is not None:
+            made = int(repo.git.rev_list("--count", f"{since}..HEAD"))
+            if made == 0:
+                problems.append(f"no new commits on {ctx.issue.branch}")
+            elif not repo.git.diff("--name-only", since, "HEAD").strip():  # an empty commit is not work
+                problems.append(f"its {made} new commit{'s' * (made != 1)} change no file")
         if options.clean:
             dirty = gitops.dirty_lines(repo)
             if dirty:
@@ -227,13 +291,23 @@ class AgentStep(StepKind[AgentOptions]):
         return notes
 
 
-def agent_secrets(agent: Agent) -> dict[str, str]:
-    """The variables an agent may see by name, with their values; these are masked from now on
-    (called for every agent when a run starts, on every xdist worker, before any step runs)."""
-    found = {name: os.environ[name] for name in agent.env if name in os.environ}
+def agent_secrets(name: str, agent: Agent) -> dict[str, str]:
+    """The secrets an agent may see by name (its `env`, and its preset's), with their values; these
+    are masked from now on (called for every agent when a run starts, on every xdist worker, before
+    any step runs)."""
+    preset = preset_of(name, agent)
+    names = dict.fromkeys([*agent.env, *(preset.secrets if preset else ())])
+    found = {key: os.environ[key] for key in names if key in os.environ}
     for value in found.values():
         masking.register(value)
     return found
+
+
+def _changes(repo: git.Repo, before: str) -> str:
+    """What the agent did to the branch: its commits, and the files they changed."""
+    commits = int(repo.git.rev_list("--count", f"{before}..HEAD"))
+    stat = repo.git.diff("--shortstat", before, "HEAD").strip()  # "3 files changed, 40 insertions(+), 2 …"
+    return f"{commits} new commit{'s' * (commits != 1)}" + (f" ({stat})" if stat else "")
 
 
 def _fill(template: str, fields: dict[str, str]) -> str:

@@ -1,0 +1,139 @@
+"""Agent presets for real agent CLIs, run against fake binaries of the same name that check the argv
+they receive; the agent's environment policy; and an empty commit that is not work."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import GitWorld, issue, plan_text
+
+# argv after the program's name, as each CLI is run without a terminal ({prompt} filled in)
+EXPECTED = {
+    "claude": ["-p", "PROMPT", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"],
+    "codex": ["exec", "--full-auto", "PROMPT"],
+    "amp": ["--dangerously-allow-all", "--execute", "PROMPT"],
+    "aider": ["--yes-always", "--no-pretty", "--message", "PROMPT"],
+    "gemini": ["--yolo", "--prompt", "PROMPT"],
+}
+PROMPT = "Fix #7 Seven on feature/issue-7"
+
+# A fake CLI: exits 2 unless its argv is the preset's, else commits what it was asked and shows its key.
+FAKE = """\
+#!{python}
+import json, os, subprocess, sys
+from pathlib import Path
+expected = json.loads({expected!r})
+if sys.argv[1:] != expected:
+    print("unexpected argv:", sys.argv[1:])
+    sys.exit(2)
+print("key:", os.environ.get({key!r}, "unset"), "| region:", os.environ.get("AWS_REGION", "unset"),
+      "| log:", os.environ.get("RUST_LOG", "unset"), "| stdin:", repr(sys.stdin.read()))
+Path("done.txt").write_text({name!r} + "\\n")
+subprocess.run(["git", "add", "done.txt"], check=True)
+subprocess.run(["git", "commit", "-q", "-m", "agent: " + {name!r}], check=True)
+"""
+
+
+@pytest.fixture
+def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    from pytest_waves.steps.agent import PRESETS
+    for name, argv in EXPECTED.items():
+        script = folder / name
+        expected = [PROMPT if part == "PROMPT" else part for part in argv]
+        script.write_text(FAKE.format(python=sys.executable, expected=json.dumps(expected),
+                                      key=PRESETS[name].secrets[0], name=name))
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return folder
+
+
+def _plan(world: GitWorld, agents: str, step: str = "{agent: {prompt: 'Fix #{number} {title} on {branch}'}}") -> str:
+    world.worktree("wt/issue-7", "feature/issue-7")
+    return plan_text(world, issue(f"[{step}]", deliverables=["done.txt"]), extra=agents)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_each_preset_runs_its_cli_non_interactively(pytester: pytest.Pytester, world: GitWorld, fake_bin: Path,
+                                                    monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from pytest_waves.steps.agent import PRESETS
+    key = PRESETS[name].secrets[0]
+    monkeypatch.setenv(key, "sk-preset-0123456789abcdef")
+    pytester.path.joinpath("plan.yaml").write_text(_plan(world, f"agents:\n  {name}: {{}}\n"))  # by its name
+    result = pytester.runpytest("--waves", "plan.yaml", "-v", "--waves-json=r.json")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*agent finished in *s with 1 new commit (1 file changed, 1 insertion(+))*"])
+    log = next((pytester.path / ".waves/logs").rglob("issue7-agent.log")).read_text()
+    assert "key: *** |" in log and "sk-preset" not in log  # the preset's secret reaches it, masked in the log
+    assert "stdin: ''" in log  # stdin is empty: an agent that asks a question gets no answer and no hang
+
+
+def test_a_preset_chosen_by_name_and_its_command_overridden(pytester: pytest.Pytester, world: GitWorld,
+                                                            fake_bin: Path) -> None:
+    agents = ("agents:\n  mine:\n    preset: codex\n"
+              "    command: [codex, exec, --full-auto, '{prompt}']\n")
+    pytester.path.joinpath("plan.yaml").write_text(_plan(world, agents))
+    pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=1)
+
+
+def test_an_agent_without_a_command_or_preset_is_a_plan_error(pytester: pytest.Pytester, world: GitWorld) -> None:
+    pytester.path.joinpath("plan.yaml").write_text(_plan(world, "agents:\n  helper: {}\n"))
+    result = pytester.runpytest("--waves", "plan.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: invalid wave plan: *agent 'helper' has no command: give `command:` or "
+                                 "`preset:` (one of claude, codex, amp, aider, gemini), or name the agent after a preset"])
+
+
+def test_a_variable_the_plan_names_and_the_machine_lacks_stops_before_dispatch(
+        pytester: pytest.Pytester, world: GitWorld, fake_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    agents = "agents:\n  codex:\n    env: [OPENAI_API_KEY]\n    pass_env: [AWS_REGION]\n"
+    pytester.path.joinpath("plan.yaml").write_text(_plan(world, agents))
+    result = pytester.runpytest("--waves", "plan.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*agent 'codex' needs OPENAI_API_KEY, AWS_REGION, which are not set here; "
+                                 "nothing was dispatched*"])
+    assert not (world.path / "wt/issue-7/done.txt").exists()
+    text = (pytester.path / "plan.yaml").read_text()
+    pytester.path.joinpath("plan.yaml").write_text(text.replace("pass_env: [AWS_REGION]\n",
+                                                                "pass_env: [AWS_REGION]\n    missing_env: warn\n"))
+    warned = pytester.runpytest("--waves", "plan.yaml", "-rw")
+    warned.assert_outcomes(passed=1, warnings=1)
+    warned.stdout.fnmatch_lines(["*agent 'codex' needs OPENAI_API_KEY, AWS_REGION, which are not set here*"])
+
+
+def test_passed_and_set_variables_are_not_secrets(pytester: pytest.Pytester, world: GitWorld, fake_bin: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-0123456789")
+    monkeypatch.setenv("AWS_REGION", "eu-north-1")
+    agents = "agents:\n  codex:\n    pass_env: [AWS_REGION]\n    set_env: {RUST_LOG: info}\n"
+    pytester.path.joinpath("plan.yaml").write_text(_plan(world, agents))
+    pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=1)
+    log = next((pytester.path / ".waves/logs").rglob("issue7-agent.log")).read_text()
+    assert "key: *** | region: eu-north-1 | log: info" in log
+
+
+EMPTY = """\
+#!/bin/sh
+git commit -q --allow-empty -m "agent: done, honestly"
+"""
+
+
+def test_an_empty_commit_is_not_work(pytester: pytest.Pytester, world: GitWorld, tmp_path: Path) -> None:
+    script = tmp_path / "empty-agent"
+    script.write_text(EMPTY)
+    script.chmod(0o755)
+    world.worktree("wt/issue-7", "feature/issue-7")
+    text = plan_text(world, issue("[{agent: {prompt: go, commits: true}}]"),
+                     extra=f"agents:\n  liar:\n    command: [{script}]\n")
+    pytester.path.joinpath("plan.yaml").write_text(text)
+    result = pytester.runpytest("--waves", "plan.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the agent finished, but its work is not accepted*", "*its 1 new commit change no file*"])
