@@ -228,3 +228,96 @@ def test_stacked_prs_on_the_github_fake(pytester: pytest.Pytester, world: GitWor
         pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
         assert [(p["number"], p["base"]) for p in github.pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
         assert not github.violations, github.violations
+
+
+def _plan_run(pytester: pytest.Pytester, world: GitWorld, *args: str) -> pytest.RunResult:
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACK.replace("{SLEEP}", "")))
+    return pytester.runpytest("--waves", "plan.yaml", "-v", *args)
+
+
+def test_a_commit_the_dependent_took_from_its_parents_reflog_is_not_dropped(pytester: pytest.Pytester,
+                                                                              world: GitWorld, fault) -> None:
+    """Committed on the wrong branch, then moved: `git branch 155` at E, `reset --hard HEAD~1` on 154.
+    E is in 154's reflog, so git's fork point is E itself; restacking from there would drop it."""
+    trees = _stack(world)
+    world.commit(trees[154], {"e.txt": "e\n"}, "feat: E, meant for #155")
+    trees[155].git.reset("-q", "--hard", "feature/issue-154")  # 155 now holds E (and nothing of its own yet)
+    trees[155].git.push("-q", "--force", "origin", "feature/issue-155")
+    trees[154].git.reset("-q", "--hard", "HEAD~1")
+    _plan_run(pytester, world, "-k", "issue152 or issue154").assert_outcomes(passed=5)
+    before = world.snapshot(trees[155])
+    result = _plan_run(pytester, world, "-k", "issue155")
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*not restacked onto feature/issue-154: 1 commit that feature/issue-154 does not "
+                                 "have would leave it; nothing was changed*", "*feat: E, meant for #155*"])
+    fault.unchanged(world, trees[155], before)
+    assert "feat: E, meant for #155" in world.repo.git.log("--format=%s", "origin/feature/issue-155")
+
+
+def test_a_merge_of_its_own_is_never_flattened(pytester: pytest.Pytester, world: GitWorld, fault) -> None:
+    trees = _stack(world)
+    world.commit(trees[154], {"more154.txt": "more\n"}, "feat: trait, part 2 (#154)")
+    trees[155].git.merge("-q", "--no-ff", "--no-commit", "feature/issue-154")
+    (world.path / "wt/155/fix.txt").write_text("made in the merge\n")
+    trees[155].git.add("fix.txt")
+    trees[155].git.commit("-q", "-m", "Merge branch 'feature/issue-154' into feature/issue-155")
+    _plan_run(pytester, world, "-k", "issue152 or issue154").assert_outcomes(passed=5)
+    before = world.snapshot(trees[155])
+    result = _plan_run(pytester, world, "-k", "issue155")
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*it has 1 merge commit of its own (a restack flattens them*"])
+    fault.unchanged(world, trees[155], before)
+
+
+def test_an_older_version_of_the_parents_commit_is_not_brought_back(pytester: pytest.Pytester, world: GitWorld,
+                                                                     tmp_path: Path) -> None:
+    """No reflog knows #154's old tip (a fresh clone; #154 amended elsewhere: a debug file removed)."""
+    trees = _stack(world)
+    world.repo.git.fetch("-q", "origin")
+    trees[152].git.rebase("-q", "origin/main")
+    trees[152].git.push("-q", "--force", "origin", "feature/issue-152")
+    trees[154].git.rebase("-q", "--onto", "feature/issue-152", "HEAD~1")
+    (world.path / "wt/154/issue154.txt").write_text("154, reviewed\n")  # review changed it: amended
+    trees[154].git.commit("-q", "-a", "--amend", "--no-edit")
+    trees[154].git.push("-q", "--force", "origin", "feature/issue-154")
+    clone_path = tmp_path / "fresh"
+    clone = git.Repo.clone_from(str(world.origin_path), clone_path)
+    clone.git.checkout("-q", "feature/issue-155")
+    text = plan_text(world, STACK.replace("{SLEEP}", "").replace("        worktree: wt/155\n", "")).replace(
+        str(world.path), str(clone_path))
+    pytester.path.joinpath("plan.yaml").write_text(text)
+    result = pytester.runpytest("--waves", "plan.yaml", "-v", "-k", "issue155", "--ignore-unknown-dependency")
+    result.stdout.fnmatch_lines(["*not restacked onto feature/issue-154: it holds * that feature/issue-154 "
+                                 "has in another form*", "*feat: trait (#154)*"])
+    assert "issue154.txt" in clone.git.ls_files()  # nothing changed
+
+
+def test_already_holding_the_parent_but_with_copies_and_a_merge_is_said(pytester: pytest.Pytester,
+                                                                       world: GitWorld) -> None:
+    """The history issue 19 found: #155 with copies of #154's commits and a merge of #154."""
+    trees = _stack(world)
+    _plan_run(pytester, world, "-k", "issue152 or issue154").assert_outcomes(passed=5)
+    with trees[155].git.custom_environment(GIT_COMMITTER_DATE="2026-01-02T00:00:00+0000"):  # another second
+        trees[155].git.rebase("-q", "origin/main")  # copies of #152 and #154, rebased on their own
+        trees[155].git.merge("-q", "--no-edit", "feature/issue-154")
+    assert trees[155].git.rev_list("--merges", "feature/issue-154..HEAD")  # the bad history is there
+    result = _plan_run(pytester, world, "-k", "issue155")
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*not restacked onto feature/issue-154: it has 1 merge commit of its own*"])
+
+
+def test_a_rewritten_branch_pushes_from_a_fresh_clone(pytester: pytest.Pytester, world: GitWorld,
+                                                      tmp_path: Path) -> None:
+    """A `git clone` writes no reflog for its remote-tracking refs, and --force-if-includes then refuses
+    every forced push: the lease on the commit just checked stands alone there."""
+    world.push_branch("feature/issue-7", {"seven.txt": "7\n"})
+    world.advance_main({"main.txt": "moved\n"})
+    clone_path = tmp_path / "fresh"
+    clone = git.Repo.clone_from(str(world.origin_path), clone_path)
+    clone.git.checkout("-q", "feature/issue-7")
+    text = plan_text(world, "- {number: 7, title: Seven, branch: feature/issue-7, steps: [rebase, push]}").replace(
+        str(world.path), str(clone_path))
+    pytester.path.joinpath("plan.yaml").write_text(text)
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*pushed * (with lease after rewrite)*"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -177,6 +178,26 @@ def fork_point(repo: git.Repo, refs: list[str], head: str = "HEAD") -> str | Non
         if found:
             return found
     return None
+
+
+def has_reflog(repo: git.Repo, ref: str) -> bool:
+    try:
+        repo.git.reflog("exists", ref)
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def patch_ids(repo: git.Repo, revisions: list[str], *, walk: bool = True) -> dict[str, str]:
+    """commit → its patch id (`git patch-id --stable`): the same change, whatever its commit (a
+    rebase's copy has the same one). Merges and empty commits have none. `revisions` are ranges,
+    or with walk=False the commits themselves (not their ancestors)."""
+    if not revisions:
+        return {}
+    listing = repo.git.log("--no-merges", "-p", "--format=commit %H", *(() if walk else ("--no-walk",)), *revisions)
+    found = subprocess.run(["git", "patch-id", "--stable"], input=listing + "\n", capture_output=True, text=True,
+                           cwd=repo.working_dir)
+    return {commit: patch for patch, commit in (line.split() for line in found.stdout.splitlines() if line.strip())}
 
 
 def supports_force_if_includes(repo: git.Repo) -> bool:

@@ -125,22 +125,100 @@ def _branch_ref(repo: git.Repo, ctx: StepContext, branch: str) -> str | None:
                  if gitops.resolve(repo, r)), None)
 
 
-def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
-    """This issue's own commits replayed onto `parent` as it is now; conflicts abort, nothing changed."""
+STACK_BASE = "refs/waves/stack-base/"  # + branch: the parent's tip the branch was last stacked on, by us
+
+
+def _parent_ref(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
+    """The parent branch as it is now: the local one or the remote one, whichever holds the other
+    (a teammate's push, or a rebase done elsewhere); two that diverged are a person's call."""
     import pytest_waves.engine.gitops as gitops
 
-    ref = _branch_ref(repo, ctx, parent)
-    if ref is None:
-        raise StepFailed(f"#{number}'s branch {parent} exists neither locally nor on {ctx.repository.remote}")
+    remote = ctx.repository.remote
+    local, there = (gitops.resolve(repo, f"refs/heads/{parent}"), gitops.resolve(repo, f"refs/remotes/{remote}/{parent}"))
+    if local is None and there is None:
+        raise StepFailed(f"#{number}'s branch {parent} exists neither locally nor on {remote}")
+    if local is None or there is None or gitops.is_ancestor(repo, there, local):
+        return f"refs/heads/{parent}" if local else f"refs/remotes/{remote}/{parent}"
+    if gitops.is_ancestor(repo, local, there) or not gitops.never_held(repo, parent, there):
+        # newer on the remote; or the remote holds only what the local branch once held (our own
+        # rewrite, not pushed yet): the local one
+        return f"refs/remotes/{remote}/{parent}" if gitops.is_ancestor(repo, local, there) else f"refs/heads/{parent}"
+    raise StepFailed(f"{parent} (#{number}) and {remote}/{parent} have diverged; which is #{number}'s work is a "
+                     "person's call: integrate one into the other, then run again")
+
+
+def _refuse_restack(ctx: StepContext, parent: str, why: str, shown: list[str]) -> StepFailed:
+    return StepFailed(f"{ctx.issue.branch} is not restacked onto {parent}: {why}; nothing was changed",
+                      [*shown[:10], f"restack it by hand (`git rebase --onto {parent} <the commit it was cut from>`), "
+                                    "or bring it in with `integrate: {issue: N, how: merge}`"])
+
+
+def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
+    """This issue's own commits replayed onto `parent` as it is now; conflicts abort, nothing changed.
+
+    Which commits are its own: those after the parent's tip it was last stacked on (recorded by this
+    step), else after its fork point from the parent's reflog, else after their merge base. Whatever
+    the restack leaves behind must be the parent's, in its new form (the same patch); a commit that
+    is not, a merge of its own, or an older version of the parent's commit stops it, unchanged."""
+    import pytest_waves.engine.gitops as gitops
+
+    ref = _parent_ref(repo, ctx, number, parent)
+    base, head = _base_ref(ctx), repo.head.commit.hexsha
+    record = f"{STACK_BASE}{ctx.issue.branch}"
+    theirs = gitops.patch_ids(repo, [f"{base}..{ref}"])  # the parent's own commits, as they are now
+    their_patches = set(theirs.values())
+    their_subjects = {str(repo.git.log("-1", "--format=%s", sha)): sha for sha in theirs}
     if gitops.is_ancestor(repo, ref, "HEAD"):
+        _own_history_is_clean(repo, ctx, parent, ref, their_patches, their_subjects)
+        repo.git.update_ref(record, gitops.resolve(repo, ref))
         return f"already stacked on {parent}"
+    recorded = gitops.resolve(repo, record)
     fork = gitops.fork_point(repo, [f"refs/heads/{parent}", f"refs/remotes/{ctx.repository.remote}/{parent}"])
-    if fork is not None:  # only the commits after the fork: the dependency's old ones stay behind
-        gitops.replay(repo, "rebase", fork, "--onto", ref, shown=parent)
-    else:  # no reflog knows the old tip: git drops the commits whose change the parent already has
-        gitops.replay(repo, "rebase", ref, shown=parent)
+    if recorded is not None and gitops.is_ancestor(repo, recorded, "HEAD"):
+        upstream, trusted = recorded, True  # what we stacked it on: the parent's, even if since amended
+    elif fork is not None:
+        upstream, trusted = fork, False
+    else:
+        upstream, trusted = gitops.merge_base(repo, "HEAD", ref) or base, False
+    left = str(repo.git.rev_list(upstream, "--not", ref, base)).split()  # what leaves the branch
+    if left and not trusted:  # merges and empty commits have no patch: no change of theirs is lost
+        lost = [sha for sha, patch in gitops.patch_ids(repo, left, walk=False).items() if patch not in their_patches]
+        if lost:
+            raise _refuse_restack(ctx, parent, f"{_count(lost)} that {parent} does not have would leave it",
+                                  gitops.describe(repo, lost))
+    _own_history_is_clean(repo, ctx, parent, upstream, their_patches, their_subjects)
+    gitops.replay(repo, "rebase", upstream, "--onto", ref, shown=parent)
+    copied = [sha for sha, patch in gitops.patch_ids(repo, [f"{ref}..HEAD"]).items() if patch in their_patches]
+    if copied:  # a change of the parent's twice: undo (nothing was pushed yet) and say so
+        shown = gitops.describe(repo, copied)
+        repo.git.reset("-q", "--hard", head)
+        raise _refuse_restack(ctx, parent, f"it would hold {_count(copied)} of {parent}'s a second time", shown)
+    repo.git.update_ref(record, gitops.resolve(repo, ref))
     own = int(repo.git.rev_list("--count", f"{ref}..HEAD"))
     return f"restacked onto {parent} ({own} own commit{'s' if own != 1 else ''})"
+
+
+def _own_history_is_clean(repo: git.Repo, ctx: StepContext, parent: str, since: str, their_patches: set[str],
+                          their_subjects: dict[str, str]) -> None:
+    """The branch's own commits (after `since`) hold no merge (a restack would flatten it, and with
+    it what the merge itself changed) and no copy or older version of the parent's commits."""
+    import pytest_waves.engine.gitops as gitops
+
+    merges = str(repo.git.rev_list("--merges", f"{since}..HEAD")).split()
+    if merges:
+        raise _refuse_restack(ctx, parent, f"it has {len(merges)} merge commit{'s' * (len(merges) != 1)} of its "
+                              "own (a restack flattens them, and what a merge itself changed would be lost)",
+                              gitops.describe(repo, merges))
+    own = gitops.patch_ids(repo, [f"{since}..HEAD"])
+
+    def older_version(sha: str) -> bool:  # the same subject, another patch: an amended commit's old form
+        subject = str(repo.git.log("-1", "--format=%s", sha))
+        return len(subject) >= 12 and subject in their_subjects
+
+    copies = [sha for sha, patch in own.items() if patch in their_patches or older_version(sha)]
+    if copies:
+        raise _refuse_restack(ctx, parent, f"it holds {_count(copies)} that {parent} has in another form (copies "
+                              "or older versions of its commits)", gitops.describe(repo, copies))
 
 
 class Rebase(StepKind[NoOptions]):
@@ -346,7 +424,11 @@ class Push(StepKind[NoOptions]):
                 _refuse_to_overwrite(repo, ctx, there)
                 # Only what this branch once held is replaced. git checks it again (--force-if-includes,
                 # against the reflog), and the lease refuses a remote that moves meanwhile.
-                if gitops.supports_force_if_includes(repo):
+                tracking = f"refs/remotes/{remote}/{branch}"
+                # --force-if-includes needs the tracking ref's reflog, which a fresh `git clone` does
+                # not write: without one git refuses every forced push, so the lease on the commit
+                # just checked (above, against this branch's own reflog) stands alone there.
+                if gitops.supports_force_if_includes(repo) and gitops.has_reflog(repo, tracking):
                     args[:0] = [f"--force-with-lease=refs/heads/{branch}", "--force-if-includes"]
                 else:
                     args.insert(0, f"--force-with-lease=refs/heads/{branch}:{there}")

@@ -49,7 +49,8 @@ class Pr(StepKind[PrOptions]):
             spec = PullSpec(head=issue.branch, base=base, title=options.title or issue.title,
                             body=closing_body(options.body, issue.number), draft=options.draft,
                             labels=options.labels, reviewers=options.reviewers)
-            pull, note = self._ensure(spec, ctx, any_base=parent is not None)
+            # a stacked issue's PR may be into its parent's branch or the base: found either way, retargeted
+            pull, note = self._ensure(spec, ctx, any_base=stack_parent(ctx) is not None)
         except ForgeError as exc:
             raise StepFailed(exc.summary, [*exc.details, *ctx.forge.hiccups()]) from None
         on_parent = parent is not None and pull.base == parent[1]
@@ -62,8 +63,9 @@ class Pr(StepKind[PrOptions]):
     def verify(self, options: PrOptions, ctx: StepContext) -> str | None:
         """A PR from the branch into the base exists, open or merged; nothing is created or edited."""
         repository, issue = ctx.repository, ctx.issue
-        try:
-            pull = ctx.forge.find_pull(issue.branch, repository.base, merged=True)
+        stacked = options.stacked and stack_parent(ctx) is not None
+        try:  # a stacked PR is into its parent's branch until that one merged: either base will do
+            pull = ctx.forge.find_pull(issue.branch, None if stacked else repository.base, merged=True)
         except ForgeError as exc:
             raise StepFailed(exc.summary, [*exc.details, *ctx.forge.hiccups()]) from None
         if pull is None:
