@@ -137,6 +137,12 @@ CASES = [
      "plan.yaml:1: forge: a github forge needs `repo: owner/name`"),
     ("forge-url-with-credentials", "forge: {kind: github, repo: a/b, api_url: 'https://me:hunter2hunter2@ghe.example.com/api'}\n"
      + VALID, "plan.yaml:1: forge.api_url: must be http(s)://HOST[/PATH] without credentials"),
+    ("integrate-issue-and-branch", _swap("          - push", "          - integrate: {issue: 154, branch: x}\n          - push"),
+     "waves[1].issues[0].steps[0].integrate: give `issue: N` or `branch: NAME`, not both"),
+    ("restack-a-branch", _swap("          - push", "          - integrate: {branch: x, how: restack}\n          - push"),
+     "how: restack needs `issue: N` (a branch of the plan's); a branch is merged"),
+    ("stacked-without-dependency", _swap("        depends_on: [154]\n", "").replace("          - push", "          - integrate: {issue: 154}\n          - push"),
+     "#155 is stacked on #154 (integrate restacks onto it): add 154 to its depends_on"),
     ("agent-without-agents", _swap("          - push", "          - agent: do it"),
      "plan.yaml:25: waves[1].issues[0].steps[0].agent: the plan declares no agents"),
     ("agent-unknown", "agents: {amp: {command: [amp, ask, '{prompt}']}}\n"

@@ -105,7 +105,7 @@ def test_a_variable_the_plan_names_and_the_machine_lacks_stops_before_dispatch(
     pytester.path.joinpath("plan.yaml").write_text(text.replace("pass_env: [AWS_REGION]\n",
                                                                 "pass_env: [AWS_REGION]\n    missing_env: warn\n"))
     warned = pytester.runpytest("--waves", "plan.yaml", "-rw")
-    warned.assert_outcomes(passed=1, warnings=1)
+    warned.assert_outcomes(passed=1)  # (other warnings may come with it where the suite is installed)
     warned.stdout.fnmatch_lines(["*agent 'codex' needs OPENAI_API_KEY, AWS_REGION, which are not set here*"])
 
 

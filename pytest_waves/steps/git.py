@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import git
 
     from pytest_waves.plan.loader import LoadedPlan
+    from pytest_waves.plan.model import Plan
 
 
 def _base_ref(ctx: StepContext) -> str:
@@ -357,6 +358,32 @@ class Integrate(StepKind[IntegrateOptions]):
             except KeyError:
                 raise StepFailed(f"integrate names issue #{options.issue}, which the plan does not have") from None
         raise StepFailed("integrate needs `issue: N` or `branch: NAME`")
+
+    def check_plan(self, options: IntegrateOptions, plan: Plan) -> str | None:
+        if options.issue is not None and options.branch:
+            return "give `issue: N` or `branch: NAME`, not both"
+        if options.issue is None and not options.branch:
+            return "integrate needs `issue: N` or `branch: NAME`"
+        if options.how == "restack" and options.issue is None:
+            return "how: restack needs `issue: N` (a branch of the plan's); a branch is merged"
+        if options.issue is None or not self._restacks(options):
+            return None
+        owner = next(((wave, issue) for wave, issue in plan.issues()
+                      for step in issue.steps if step.options is options), None)
+        if owner is None:
+            return None
+        wave, issue = owner
+        inherited = {other.number for dep in wave.depends_on for w in plan.waves if str(w.id) == str(dep)
+                     for other in w.issues}
+        if options.issue not in {*issue.depends_on, *inherited}:
+            return (f"#{issue.number} is stacked on #{options.issue} (integrate restacks onto it): add "
+                    f"{options.issue} to its depends_on, so that #{options.issue}'s rebase runs first")
+        stacked = [step for step in issue.steps if step.kind == "integrate"
+                   and getattr(step.options, "issue", None) is not None and (getattr(step.options, "how", None) or "restack") == "restack"]
+        if len(stacked) > 1:
+            return (f"#{issue.number} restacks onto more than one issue; a branch is stacked on one at most: "
+                    "bring the others in with `how: merge`")
+        return None
 
     @staticmethod
     def _restacks(options: IntegrateOptions) -> bool:
