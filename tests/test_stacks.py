@@ -321,3 +321,11 @@ def test_a_rewritten_branch_pushes_from_a_fresh_clone(pytester: pytest.Pytester,
     result = pytester.runpytest("--waves", "plan.yaml", "-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*pushed * (with lease after rewrite)*"])
+
+
+def test_a_dry_run_says_where_a_stacked_pr_goes(pytester: pytest.Pytester, world: GitWorld) -> None:
+    _stack(world)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS))
+    result = pytester.runpytest("--waves", "plan.yaml", "--waves-dry-run", "-rs")
+    result.stdout.fnmatch_lines(["*would open or update the PR feature/issue-155 → feature/issue-154 (stacked on #154; "
+                                 "main once its PR has merged)*"])

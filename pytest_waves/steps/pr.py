@@ -34,7 +34,9 @@ class Pr(StepKind[PrOptions]):
 
     def describe(self, options: PrOptions, ctx: StepContext) -> str:
         base = ctx.repository.base
-        return f"open or update the PR {ctx.issue.branch} → {base} with `Closes #{ctx.issue.number}`"
+        parent = stack_parent(ctx) if options.stacked else None
+        into = f"{parent[1]} (stacked on #{parent[0]}; {base} once its PR has merged)" if parent else base
+        return f"open or update the PR {ctx.issue.branch} → {into} with `Closes #{ctx.issue.number}`"
 
     def run(self, options: PrOptions, ctx: StepContext) -> str | None:
         import pytest_waves.engine.gitops as gitops  # GitPython loads with the first git step (see steps/git.py)
