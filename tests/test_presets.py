@@ -14,8 +14,8 @@ from conftest import GitWorld, issue, plan_text
 
 # argv after the program's name, as each CLI is run without a terminal ({prompt} filled in)
 EXPECTED = {
-    "claude": ["-p", "PROMPT", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"],
-    "codex": ["exec", "--full-auto", "PROMPT"],
+    "claude": ["-p", "PROMPT", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
+    "codex": ["exec", "--dangerously-bypass-approvals-and-sandbox", "PROMPT"],
     "amp": ["--dangerously-allow-all", "--execute", "PROMPT"],
     "aider": ["--yes-always", "--no-pretty", "--message", "PROMPT"],
     "gemini": ["--yolo", "--prompt", "PROMPT"],
@@ -25,7 +25,7 @@ PROMPT = "Fix #7 Seven on feature/issue-7"
 # A fake CLI: exits 2 unless its argv is the preset's, else commits what it was asked and shows its key.
 FAKE = """\
 #!{python}
-import json, os, subprocess, sys
+import json, os, subprocess, sys, time
 from pathlib import Path
 expected = json.loads({expected!r})
 if sys.argv[1:] != expected:
@@ -33,7 +33,7 @@ if sys.argv[1:] != expected:
     sys.exit(2)
 print("key:", os.environ.get({key!r}, "unset"), "| region:", os.environ.get("AWS_REGION", "unset"),
       "| log:", os.environ.get("RUST_LOG", "unset"), "| stdin:", repr(sys.stdin.read()))
-Path("done.txt").write_text({name!r} + "\\n")
+Path("done.txt").write_text({name!r} + " " + str(time.time()) + "\\n")  # each run its own change
 subprocess.run(["git", "add", "done.txt"], check=True)
 subprocess.run(["git", "commit", "-q", "-m", "agent: " + {name!r}], check=True)
 """
@@ -48,7 +48,7 @@ def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         script = folder / name
         expected = [PROMPT if part == "PROMPT" else part for part in argv]
         script.write_text(FAKE.format(python=sys.executable, expected=json.dumps(expected),
-                                      key=PRESETS[name].secrets[0], name=name))
+                                      key=PRESETS[name].reads[0], name=name))
         script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     return folder
@@ -63,21 +63,27 @@ def _plan(world: GitWorld, agents: str, step: str = "{agent: {prompt: 'Fix #{num
 def test_each_preset_runs_its_cli_non_interactively(pytester: pytest.Pytester, world: GitWorld, fake_bin: Path,
                                                     monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     from pytest_waves.steps.agent import PRESETS
-    key = PRESETS[name].secrets[0]
+    key = PRESETS[name].reads[0]
     monkeypatch.setenv(key, "sk-preset-0123456789abcdef")
     pytester.path.joinpath("plan.yaml").write_text(_plan(world, f"agents:\n  {name}: {{}}\n"))  # by its name
     result = pytester.runpytest("--waves", "plan.yaml", "-v", "--waves-json=r.json")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*agent finished in *s with 1 new commit (1 file changed, 1 insertion(+))*"])
     log = next((pytester.path / ".waves/logs").rglob("issue7-agent.log")).read_text()
-    assert "key: *** |" in log and "sk-preset" not in log  # the preset's secret reaches it, masked in the log
+    # a key it reads is not passed unless `env:` names it: a set API key would take a login's place
+    assert "key: unset |" in log
+    pytester.path.joinpath("plan.yaml").write_text(
+        (pytester.path / "plan.yaml").read_text().replace(f"  {name}: {{}}\n", f"  {name}: {{env: [{key}]}}\n"))
+    pytester.runpytest("--waves", "plan.yaml", "--waves-force-step", "issue7").assert_outcomes(passed=1)
+    log = max((pytester.path / ".waves/logs").rglob("issue7-agent.log"), key=lambda f: f.stat().st_mtime_ns).read_text()
+    assert "key: *** |" in log and "sk-preset" not in log  # named in env: passed, and masked in the log
     assert "stdin: ''" in log  # stdin is empty: an agent that asks a question gets no answer and no hang
 
 
 def test_a_preset_chosen_by_name_and_its_command_overridden(pytester: pytest.Pytester, world: GitWorld,
                                                             fake_bin: Path) -> None:
     agents = ("agents:\n  mine:\n    preset: codex\n"
-              "    command: [codex, exec, --full-auto, '{prompt}']\n")
+              "    command: [codex, exec, --dangerously-bypass-approvals-and-sandbox, '{prompt}']\n")
     pytester.path.joinpath("plan.yaml").write_text(_plan(world, agents))
     pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=1)
 
@@ -106,14 +112,14 @@ def test_a_variable_the_plan_names_and_the_machine_lacks_stops_before_dispatch(
                                                                 "pass_env: [AWS_REGION]\n    missing_env: warn\n"))
     warned = pytester.runpytest("--waves", "plan.yaml", "-rw")
     warned.assert_outcomes(passed=1)  # (other warnings may come with it where the suite is installed)
-    warned.stdout.fnmatch_lines(["*agent 'codex' needs OPENAI_API_KEY, AWS_REGION, which are not set here*"])
+    warned.stdout.fnmatch_lines(["*WavesWarning: agent 'codex' needs OPENAI_API_KEY, AWS_REGION, which are not set here*"])
 
 
 def test_passed_and_set_variables_are_not_secrets(pytester: pytest.Pytester, world: GitWorld, fake_bin: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-0123456789")
+    monkeypatch.setenv("CODEX_API_KEY", "sk-codex-0123456789")
     monkeypatch.setenv("AWS_REGION", "eu-north-1")
-    agents = "agents:\n  codex:\n    pass_env: [AWS_REGION]\n    set_env: {RUST_LOG: info}\n"
+    agents = "agents:\n  codex:\n    env: [CODEX_API_KEY]\n    pass_env: [AWS_REGION]\n    set_env: {RUST_LOG: info}\n"
     pytester.path.joinpath("plan.yaml").write_text(_plan(world, agents))
     pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=1)
     log = next((pytester.path / ".waves/logs").rglob("issue7-agent.log")).read_text()

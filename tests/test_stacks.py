@@ -303,7 +303,8 @@ def test_already_holding_the_parent_but_with_copies_and_a_merge_is_said(pytester
     assert trees[155].git.rev_list("--merges", "feature/issue-154..HEAD")  # the bad history is there
     result = _plan_run(pytester, world, "-k", "issue155")
     result.assert_outcomes(failed=1, skipped=2)
-    result.stdout.fnmatch_lines(["*not restacked onto feature/issue-154: it has 1 merge commit of its own*"])
+    result.stdout.fnmatch_lines(["*not restacked onto feature/issue-154: it holds 2 commits of feature/issue-154's "
+                                 "a second time (copies made by an earlier rebase of its own)*"])
 
 
 def test_a_rewritten_branch_pushes_from_a_fresh_clone(pytester: pytest.Pytester, world: GitWorld,
@@ -329,3 +330,45 @@ def test_a_dry_run_says_where_a_stacked_pr_goes(pytester: pytest.Pytester, world
     result = pytester.runpytest("--waves", "plan.yaml", "--waves-dry-run", "-rs")
     result.stdout.fnmatch_lines(["*would open or update the PR feature/issue-155 → feature/issue-154 (stacked on #154; "
                                  "main once its PR has merged)*"])
+
+
+def test_ordinary_flows_are_not_refused(pytester: pytest.Pytester, world: GitWorld) -> None:
+    """A subject both branches use, and a merge of another branch (how: merge), are the branch's own business."""
+    trees = _stack(world)
+    world.commit(trees[154], {"r154.txt": "review\n"}, "Address review comments")
+    world.commit(trees[155], {"r155.txt": "review\n"}, "Address review comments")
+    world.push_branch("feature/other", {"other.txt": "other\n"})
+    trees[155].git.fetch("-q", "origin")
+    trees[155].git.merge("-q", "--no-edit", "origin/feature/other")
+    first = _plan_run(pytester, world, "-k", "issue152 or issue154")
+    first.assert_outcomes(passed=5)
+    result = _plan_run(pytester, world, "-k", "issue155")
+    result.assert_outcomes(failed=1, skipped=2)  # not yet stacked, with a merge of its own: refused, unchanged
+    result.stdout.fnmatch_lines(["*it has 1 merge commit of its own*"])
+    trees[155].git.reset("-q", "--hard", "HEAD~1")  # without the merge: restacked, the shared subject is no obstacle
+    _plan_run(pytester, world, "-k", "issue155").assert_outcomes(passed=3)
+    trees[155].git.merge("-q", "--no-edit", "origin/feature/other")  # merged once stacked: fine
+    _plan_run(pytester, world, "-k", "issue155").assert_outcomes(passed=3)
+    world.repo.git.fetch("-q", "origin")
+    assert world.repo.is_ancestor("origin/feature/issue-154", "origin/feature/issue-155")
+    assert world.repo.is_ancestor("origin/feature/other", "origin/feature/issue-155")
+
+
+def test_a_fresh_clone_restacks_after_a_plain_rebase_of_the_parent(pytester: pytest.Pytester, world: GitWorld,
+                                                                  tmp_path: Path) -> None:
+    """No record and no reflog: the parent's old commits, the same patches, are no obstacle."""
+    trees = _stack(world)
+    world.repo.git.fetch("-q", "origin")
+    for number, onto in ((152, "origin/main"), (154, "feature/issue-152")):
+        trees[number].git.rebase("-q", onto)
+        trees[number].git.push("-q", "--force", "origin", f"feature/issue-{number}")
+    clone_path = tmp_path / "fresh"
+    clone = git.Repo.clone_from(str(world.origin_path), clone_path)
+    clone.git.checkout("-q", "feature/issue-155")
+    text = plan_text(world, STACK.replace("{SLEEP}", "").replace("        worktree: wt/155\n", "")).replace(
+        str(world.path), str(clone_path))
+    pytester.path.joinpath("plan.yaml").write_text(text)
+    result = pytester.runpytest("--waves", "plan.yaml", "-v", "-k", "issue155", "--ignore-unknown-dependency")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*restacked onto feature/issue-154 (1 own commit)*"])
+    assert [s for s, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154], OWN[152]]

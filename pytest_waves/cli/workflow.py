@@ -170,6 +170,9 @@ def _secrets(loaded: LoadedPlan) -> dict[str, str]:
     """What the steps read from the environment: the forge's token and the agents' variables,
     from the repository's secrets (Actions exports none of them on its own)."""
     names = ["GITHUB_TOKEN"] if loaded.plan.forge.kind == "github" else []
-    names += [name for agent in loaded.plan.agents.values() for name in [*agent.env, *agent.pass_env]
-              if name not in names]
-    return {name: f"${{{{ secrets.{name} }}}}" for name in names}
+    names += [name for agent in loaded.plan.agents.values() for name in agent.env if name not in names]
+    shared = {name: f"${{{{ secrets.{name} }}}}" for name in names}
+    # pass_env names are not secrets: the repository's variables (Settings → Variables)
+    shared |= {name: f"${{{{ vars.{name} }}}}" for agent in loaded.plan.agents.values() for name in agent.pass_env
+               if name not in shared}
+    return shared

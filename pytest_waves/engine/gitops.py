@@ -114,15 +114,17 @@ def remote_head(repo: git.Repo, remote: str, branch: str) -> str | None:
     return out.split()[0] if out.strip() else None
 
 
-def never_held(repo: git.Repo, branch: str, tip: str) -> list[str]:
+def never_held(repo: git.Repo, branch: str, tip: str, *, checked_out: bool = True) -> list[str]:
     """Commits reachable from `tip` that the local `branch` never held (full shas, newest first):
-    not reachable from any entry of its reflog, nor from HEAD. This is the test git's
-    `--force-if-includes` makes before a forced push; [] means the branch once held all of `tip`."""
+    not reachable from any entry of its reflog, nor from HEAD when `branch` is the one checked out
+    here. This is the test git's `--force-if-includes` makes before a forced push; [] means the
+    branch once held all of `tip`."""
     if resolve(repo, tip) is None:
         raise StepFailed(f"{tip[:12]} is not in this repository: cannot tell whose commits it holds")
     held = [line for line in str(repo.git.log("-g", "--format=%H", f"refs/heads/{branch}", "--")).splitlines()
             if line] if resolve(repo, f"refs/heads/{branch}") else []
-    held.append(repo.head.commit.hexsha)
+    if checked_out:
+        held.append(repo.head.commit.hexsha)
     with tempfile.TemporaryFile() as wanted:  # a reflog can be long: on stdin, not the command line
         wanted.write("".join(f"^{sha}\n" for sha in held).encode() + f"{tip}\n".encode())
         wanted.seek(0)
@@ -191,13 +193,34 @@ def has_reflog(repo: git.Repo, ref: str) -> bool:
 def patch_ids(repo: git.Repo, revisions: list[str], *, walk: bool = True) -> dict[str, str]:
     """commit → its patch id (`git patch-id --stable`): the same change, whatever its commit (a
     rebase's copy has the same one). Merges and empty commits have none. `revisions` are ranges,
-    or with walk=False the commits themselves (not their ancestors)."""
+    or with walk=False the commits themselves (not their ancestors). The diff goes from one git to
+    the other as bytes (any encoding), plain (no colour, textconv or external diff), never held here."""
     if not revisions:
         return {}
-    listing = repo.git.log("--no-merges", "-p", "--format=commit %H", *(() if walk else ("--no-walk",)), *revisions)
-    found = subprocess.run(["git", "patch-id", "--stable"], input=listing + "\n", capture_output=True, text=True,
-                           cwd=repo.working_dir)
-    return {commit: patch for patch, commit in (line.split() for line in found.stdout.splitlines() if line.strip())}
+    log = subprocess.Popen(["git", "log", "--no-merges", "-p", "--no-color", "--no-ext-diff", "--no-textconv",
+                            "--format=commit %H", *(() if walk else ("--no-walk",)), *revisions, "--"],
+                           cwd=repo.working_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert log.stdout is not None
+    ids = subprocess.run(["git", "patch-id", "--stable"], cwd=repo.working_dir, stdin=log.stdout,
+                         capture_output=True)
+    log.stdout.close()
+    error = log.stderr.read() if log.stderr else b""
+    if log.wait() != 0 or ids.returncode != 0:
+        raise StepFailed(f"cannot compare the changes of {' '.join(revisions)[:80]}: "
+                         f"{(error or ids.stderr).decode(errors='replace').strip()[:300]}")
+    pairs = (line.split() for line in ids.stdout.decode(errors="replace").splitlines() if line.strip())
+    return {commit: patch for patch, commit in pairs}
+
+
+def subjects(repo: git.Repo, revision_range: str) -> dict[str, str]:
+    """commit → its subject line, for a range, in one git call."""
+    listing = str(repo.git.log("--format=%H %s", revision_range, "--"))
+    found: dict[str, str] = {}
+    for line in listing.splitlines():
+        sha, _, subject = line.partition(" ")
+        if sha:
+            found[sha] = subject
+    return found
 
 
 def supports_force_if_includes(repo: git.Repo) -> bool:

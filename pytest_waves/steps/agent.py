@@ -41,30 +41,39 @@ if TYPE_CHECKING:
 # What any program needs to start at all; everything else must be passed by name in `env:`.
 BASE_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "SHELL",
                     "SYSTEMROOT", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                    "GIT_COMMITTER_EMAIL", "GIT_CONFIG_NOSYSTEM")
+                    "GIT_COMMITTER_EMAIL", "GIT_CONFIG_NOSYSTEM",
+                    # where agent CLIs keep their logins, when not under HOME
+                    "XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME")
 _FIELD = re.compile(r"\{(agent|prompt|number|title|branch|worktree|deliverables|checklist)\}")
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A known agent CLI, run non-interactively: its argv template and the secrets it reads (passed
-    and masked when set; each CLI's own login may stand in for them, so none is required)."""
+    """A known agent CLI, run unattended: its argv template, and the API keys it reads. The keys are
+    not passed unless the agent's `env:` names them: a set ANTHROPIC_API_KEY, say, would take the
+    place of a subscription login, and bill per call."""
 
     command: tuple[str, ...]
-    secrets: tuple[str, ...]
+    reads: tuple[str, ...]
 
 
 PRESETS = {
-    # stream-json: one JSON event a line, so the live view shows the agent at work (print mode needs --verbose)
+    # stream-json: one JSON event a line, so the live view shows the agent at work (print mode needs
+    # --verbose); unattended, it must edit, run tests and commit without asking
     "claude": Preset(("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
-                      "--permission-mode", "acceptEdits"), ("ANTHROPIC_API_KEY",)),
-    "codex": Preset(("codex", "exec", "--full-auto", "{prompt}"), ("OPENAI_API_KEY",)),
+                      "--dangerously-skip-permissions"), ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")),
+    # its workspace-write sandbox keeps a linked worktree's git directory read-only: no commit there
+    "codex": Preset(("codex", "exec", "--dangerously-bypass-approvals-and-sandbox", "{prompt}"), ("CODEX_API_KEY",)),
     "amp": Preset(("amp", "--dangerously-allow-all", "--execute", "{prompt}"), ("AMP_API_KEY",)),
     # aider commits its own changes; --yes-always answers its questions, --no-pretty keeps the log plain
     "aider": Preset(("aider", "--yes-always", "--no-pretty", "--message", "{prompt}"),
                     ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")),
     "gemini": Preset(("gemini", "--yolo", "--prompt", "{prompt}"), ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
 }
+
+
+class WavesWarning(UserWarning):
+    """pytest-waves says something worth a look that does not fail a step (filter it by this class)."""
 
 
 def preset_of(name: str, agent: Agent) -> Preset | None:
@@ -134,7 +143,7 @@ class AgentStep(StepKind[AgentOptions]):
         environment = self._environment(self._name(options, ctx), agent)
         if not ctx.force and not self._unmet(options, ctx, repo, environment):
             return "already satisfied: not dispatched (--waves-force-step to run it again)"
-        self._require_variables(self._name(options, ctx), agent)
+        missing = self._require_variables(self._name(options, ctx), agent)
         before = repo.head.commit.hexsha
         lock_before = (Path(repo.git_dir) / "index.lock").exists()
         timeout = options.timeout or agent.timeout
@@ -165,7 +174,7 @@ class AgentStep(StepKind[AgentOptions]):
         if problems:
             raise StepFailed("the agent finished, but its work is not accepted", [*problems, f"log: {log}"],
                              output=tail)
-        return f"agent finished in {result.duration:.1f}s with {_changes(repo, before)}"
+        return f"agent finished in {result.duration:.1f}s with {_changes(repo, before)}" + (f"; {missing}" if missing else "")
 
     def verify(self, options: AgentOptions, ctx: StepContext) -> str | None:
         import pytest_waves.engine.gitops as gitops
@@ -201,24 +210,25 @@ class AgentStep(StepKind[AgentOptions]):
         return [_fill(part, fields) for part in command], agent
 
     @staticmethod
-    def _require_variables(name: str, agent: Agent) -> None:
+    def _require_variables(name: str, agent: Agent) -> str | None:
         """A variable the plan names and this machine lacks fails the step before dispatch (or is
         said, by `missing_env: warn`): an agent without its key would fail later, and less clearly."""
-        missing = [key for key in (*agent.env, *agent.pass_env) if key not in os.environ]
+        missing = [key for key in (*agent.env, *agent.pass_env) if not os.environ.get(key)]  # "" is unset too
         if not missing:
-            return
+            return None
         said = f"agent {name!r} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not set here"
         if agent.missing_env == "error":
             raise StepFailed(said + "; nothing was dispatched",
                              ["set it, or take it out of the agent's env/pass_env (missing_env: warn to go on)"])
-        warnings.warn(said, UserWarning, stacklevel=2)
+        warnings.warn(said, WavesWarning, stacklevel=2)
+        return said
 
     @staticmethod
     def _environment(name: str, agent: Agent) -> dict[str, str]:
         """Base variables, the agent's secrets, what it passes through and what it sets."""
         environment = {key: os.environ[key] for key in BASE_ENVIRONMENT if key in os.environ}
         passed = {key: os.environ[key] for key in agent.pass_env if key in os.environ}
-        return {**environment, **passed, **agent.set_env, **agent_secrets(name, agent)}
+        return {**environment, **passed, **agent_secrets(name, agent), **agent.set_env}  # set_env says last
 
     @staticmethod
     def _declares_done(options: AgentOptions, ctx: StepContext) -> bool:
@@ -292,12 +302,9 @@ class AgentStep(StepKind[AgentOptions]):
 
 
 def agent_secrets(name: str, agent: Agent) -> dict[str, str]:
-    """The secrets an agent may see by name (its `env`, and its preset's), with their values; these
-    are masked from now on (called for every agent when a run starts, on every xdist worker, before
+    """The secrets an agent may see by name (its `env`), with their values; these are masked from now on (called for every agent when a run starts, on every xdist worker, before
     any step runs)."""
-    preset = preset_of(name, agent)
-    names = dict.fromkeys([*agent.env, *(preset.secrets if preset else ())])
-    found = {key: os.environ[key] for key in names if key in os.environ}
+    found = {key: os.environ[key] for key in agent.env if key in os.environ}
     for value in found.values():
         masking.register(value)
     return found

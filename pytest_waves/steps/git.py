@@ -126,7 +126,7 @@ def _branch_ref(repo: git.Repo, ctx: StepContext, branch: str) -> str | None:
                  if gitops.resolve(repo, r)), None)
 
 
-STACK_BASE = "refs/waves/stack-base/"  # + branch: the parent's tip the branch was last stacked on, by us
+STACK_BASE = "refs/waves/stacked/"  # <branch>/on/<parent>: the parent's tip the branch was last stacked on, by us
 
 
 def _parent_ref(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
@@ -140,7 +140,7 @@ def _parent_ref(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> s
         raise StepFailed(f"#{number}'s branch {parent} exists neither locally nor on {remote}")
     if local is None or there is None or gitops.is_ancestor(repo, there, local):
         return f"refs/heads/{parent}" if local else f"refs/remotes/{remote}/{parent}"
-    if gitops.is_ancestor(repo, local, there) or not gitops.never_held(repo, parent, there):
+    if gitops.is_ancestor(repo, local, there) or not gitops.never_held(repo, parent, there, checked_out=False):
         # newer on the remote; or the remote holds only what the local branch once held (our own
         # rewrite, not pushed yet): the local one
         return f"refs/remotes/{remote}/{parent}" if gitops.is_ancestor(repo, local, there) else f"refs/heads/{parent}"
@@ -165,29 +165,34 @@ def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
 
     ref = _parent_ref(repo, ctx, number, parent)
     base, head = _base_ref(ctx), repo.head.commit.hexsha
-    record = f"{STACK_BASE}{ctx.issue.branch}"
-    theirs = gitops.patch_ids(repo, [f"{base}..{ref}"])  # the parent's own commits, as they are now
-    their_patches = set(theirs.values())
-    their_subjects = {str(repo.git.log("-1", "--format=%s", sha)): sha for sha in theirs}
+    record = f"{STACK_BASE}{ctx.issue.branch}/on/{parent}"
+    their_patches = set(gitops.patch_ids(repo, [f"{base}..{ref}"]).values())  # the parent's own changes, now
     if gitops.is_ancestor(repo, ref, "HEAD"):
-        _own_history_is_clean(repo, ctx, parent, ref, their_patches, their_subjects)
+        # stacked already: only a change of the parent's held twice is wrong (a merge of another
+        # branch, `how: merge`, is the branch's own business)
+        copies = [sha for sha, patch in gitops.patch_ids(repo, [f"{ref}..HEAD"]).items() if patch in their_patches]
+        if copies:
+            raise _refuse_restack(ctx, parent, f"it holds {_count(copies)} of {parent}'s a second time (copies made "
+                                  "by an earlier rebase of its own)", gitops.describe(repo, copies))
         repo.git.update_ref(record, gitops.resolve(repo, ref))
         return f"already stacked on {parent}"
     recorded = gitops.resolve(repo, record)
     fork = gitops.fork_point(repo, [f"refs/heads/{parent}", f"refs/remotes/{ctx.repository.remote}/{parent}"])
-    if recorded is not None and gitops.is_ancestor(repo, recorded, "HEAD"):
-        upstream, trusted = recorded, True  # what we stacked it on: the parent's, even if since amended
+    if recorded is not None and gitops.is_ancestor(repo, recorded, "HEAD") \
+            and not gitops.is_ancestor(repo, recorded, base):  # a tip main has since taken in is no record
+        upstream, how = recorded, "recorded"  # what we stacked it on: the parent's, even if since amended
     elif fork is not None:
-        upstream, trusted = fork, False
+        upstream, how = fork, "fork point"
     else:
-        upstream, trusted = gitops.merge_base(repo, "HEAD", ref) or base, False
+        upstream, how = gitops.merge_base(repo, "HEAD", ref) or base, "merge base"
+    trusted = how == "recorded"
     left = str(repo.git.rev_list(upstream, "--not", ref, base)).split()  # what leaves the branch
     if left and not trusted:  # merges and empty commits have no patch: no change of theirs is lost
         lost = [sha for sha, patch in gitops.patch_ids(repo, left, walk=False).items() if patch not in their_patches]
         if lost:
             raise _refuse_restack(ctx, parent, f"{_count(lost)} that {parent} does not have would leave it",
                                   gitops.describe(repo, lost))
-    _own_history_is_clean(repo, ctx, parent, upstream, their_patches, their_subjects)
+    _own_history_is_clean(repo, ctx, parent, upstream, ref, their_patches, guess=how == "merge base")
     gitops.replay(repo, "rebase", upstream, "--onto", ref, shown=parent)
     copied = [sha for sha, patch in gitops.patch_ids(repo, [f"{ref}..HEAD"]).items() if patch in their_patches]
     if copied:  # a change of the parent's twice: undo (nothing was pushed yet) and say so
@@ -199,10 +204,14 @@ def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
     return f"restacked onto {parent} ({own} own commit{'s' if own != 1 else ''})"
 
 
-def _own_history_is_clean(repo: git.Repo, ctx: StepContext, parent: str, since: str, their_patches: set[str],
-                          their_subjects: dict[str, str]) -> None:
-    """The branch's own commits (after `since`) hold no merge (a restack would flatten it, and with
-    it what the merge itself changed) and no copy or older version of the parent's commits."""
+def _own_history_is_clean(repo: git.Repo, ctx: StepContext, parent: str, since: str, ref: str,
+                          their_patches: set[str], *, guess: bool) -> None:
+    """What a restack would replay (after `since`) holds no merge (a restack flattens it, and with it
+    what the merge itself changed). When `since` is only a guess (their merge base: no record and
+    no reflog knows the parent's old tip), neither an older version of the parent's commits: the
+    same subject and the same files as one of the parent's, another patch (an amended commit),
+    which replaying would bring back. Same-patch copies vanish in the replay (git drops a commit
+    whose change is already there), and any that stays is caught afterwards."""
     import pytest_waves.engine.gitops as gitops
 
     merges = str(repo.git.rev_list("--merges", f"{since}..HEAD")).split()
@@ -210,16 +219,20 @@ def _own_history_is_clean(repo: git.Repo, ctx: StepContext, parent: str, since: 
         raise _refuse_restack(ctx, parent, f"it has {len(merges)} merge commit{'s' * (len(merges) != 1)} of its "
                               "own (a restack flattens them, and what a merge itself changed would be lost)",
                               gitops.describe(repo, merges))
+    if not guess:
+        return
+    theirs = gitops.subjects(repo, f"{_base_ref(ctx)}..{ref}")
+
+    def files(sha: str) -> frozenset[str]:
+        return frozenset(str(repo.git.diff_tree("--no-commit-id", "--name-only", "-r", sha)).split("\n"))
+
+    their_files = {subject: files(sha) for sha, subject in theirs.items()}
     own = gitops.patch_ids(repo, [f"{since}..HEAD"])
-
-    def older_version(sha: str) -> bool:  # the same subject, another patch: an amended commit's old form
-        subject = str(repo.git.log("-1", "--format=%s", sha))
-        return len(subject) >= 12 and subject in their_subjects
-
-    copies = [sha for sha, patch in own.items() if patch in their_patches or older_version(sha)]
-    if copies:
-        raise _refuse_restack(ctx, parent, f"it holds {_count(copies)} that {parent} has in another form (copies "
-                              "or older versions of its commits)", gitops.describe(repo, copies))
+    older = [sha for sha, subject in gitops.subjects(repo, f"{since}..HEAD").items()
+             if subject in their_files and own.get(sha) not in their_patches and files(sha) == their_files[subject]]
+    if older:
+        raise _refuse_restack(ctx, parent, f"it holds {_count(older)} that {parent} has in another form (older "
+                              "versions of its commits, amended since)", gitops.describe(repo, older))
 
 
 class Rebase(StepKind[NoOptions]):
