@@ -372,3 +372,30 @@ def test_a_fresh_clone_restacks_after_a_plain_rebase_of_the_parent(pytester: pyt
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*restacked onto feature/issue-154 (1 own commit)*"])
     assert [s for s, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154], OWN[152]]
+
+
+def test_after_the_bottom_pr_is_squash_merged_the_stack_moves_onto_main(pytester: pytest.Pytester,
+                                                                        world: GitWorld, tmp_path: Path) -> None:
+    _stack(world)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS))
+    pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
+    # GitHub's squash merge of #152's PR: one commit on main with its change, its branch deleted
+    other = git.Repo.clone_from(str(world.origin_path), tmp_path / "maintainer")
+    other.git.merge("-q", "--squash", "origin/feature/issue-152")
+    other.git.commit("-q", "-m", "docs: research (#152) (#1)")
+    other.git.push("-q", "origin", "main", ":feature/issue-152")
+    store = pytester.path / ".waves/forge/plan.json"
+    data = json.loads(store.read_text())
+    data["pulls"][0]["state"] = "merged"
+    store.write_text(json.dumps(data))
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=11)
+    result.stdout.fnmatch_lines(["*rebase (rebase) — PR #1 has merged: nothing to rebase*",
+                                 "*push (push) — PR #1 has merged: nothing to push*",
+                                 "*#152's PR #1 has merged: restacked onto origin/main (1 own commit)*",
+                                 "*retargeted onto main PR #2*"])
+    assert world.repo.git.ls_remote("origin", "feature/issue-152") == ""  # not pushed again
+    assert [subject for subject, _ in _log(world, "feature/issue-154")] == [OWN[154]]
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154]]
+    pulls = json.loads(store.read_text())["pulls"]
+    assert [(p["number"], p["base"]) for p in pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]

@@ -25,6 +25,8 @@ from pytest_waves.steps.base import (
 if TYPE_CHECKING:
     import git
 
+    from pytest_waves.engine.forge import PullRequest
+
     from pytest_waves.plan.loader import LoadedPlan
     from pytest_waves.plan.model import Plan
 
@@ -148,6 +150,59 @@ def _parent_ref(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> s
                      "person's call: integrate one into the other, then run again")
 
 
+def merged_pull(ctx: StepContext, number: int, branch: str) -> PullRequest | None:
+    """Issue `number`'s PR when it has merged; only asked of an issue with a pr step (others have
+    none), and a forge that cannot answer here answers at the pr step instead."""
+    from pytest_waves.engine.forge import ForgeError
+
+    if not any(step.kind.name == "pr" for step in ctx.plan.steps.get(number, [])):
+        return None
+    try:
+        pull = ctx.forge.find_pull(branch, None, merged=True)
+    except ForgeError:
+        return None
+    return pull if pull is not None and pull.state == "merged" else None
+
+
+def _done_by_merge(repo: git.Repo, ctx: StepContext) -> str | None:
+    """Nothing to rebase or push once the issue's PR has merged and the branch holds nothing after it
+    (a squash merge leaves the branch behind, and its branch may be gone from the remote)."""
+    import pytest_waves.engine.gitops as gitops
+
+    pull = merged_pull(ctx, ctx.issue.number, ctx.issue.branch)
+    if pull is None:
+        return None
+    if pull.head_sha and gitops.resolve(repo, pull.head_sha) and not gitops.is_ancestor(repo, "HEAD", pull.head_sha):
+        return None  # work after the merge: it is rebased and pushed as usual
+    return f"PR #{pull.number} has merged"
+
+
+def _restack_onto_base(repo: git.Repo, ctx: StepContext, number: int, parent: str, pull: PullRequest) -> str:
+    """The parent's PR has merged (a squash, say): this branch's own commits go onto the base, and
+    the parent's, which the base now has in another form, stay behind. Which are the parent's: the
+    merged PR's head, else the parent tip recorded when this branch was stacked; without either,
+    a person's call."""
+    import pytest_waves.engine.gitops as gitops
+
+    base, record = _base_ref(ctx), f"{STACK_BASE}{ctx.issue.branch}/on/{parent}"
+    candidates = [sha for sha in (pull.head_sha, gitops.resolve(repo, record)) if sha and gitops.resolve(repo, sha)]
+    upstream = next((sha for sha in candidates if gitops.is_ancestor(repo, sha, "HEAD")), None)
+    recorded = gitops.resolve(repo, record)
+    if upstream is None and recorded and gitops.is_ancestor(repo, base, "HEAD"):
+        return f"#{number}'s PR #{pull.number} has merged; already restacked onto {base}"  # by an earlier step
+    if upstream is None:
+        raise _refuse_restack(ctx, base, f"#{number}'s PR #{pull.number} has merged, and nothing records which of "
+                              f"{ctx.issue.branch}'s commits were #{number}'s", [])
+    _own_history_is_clean(repo, ctx, base, upstream, base, set(), guess=False)
+    if gitops.is_ancestor(repo, base, "HEAD") and gitops.is_ancestor(repo, upstream, base):
+        return f"#{number}'s PR #{pull.number} has merged; already on {base}"
+    gitops.replay(repo, "rebase", upstream, "--onto", base, shown=base)
+    if not recorded:
+        repo.git.update_ref(record, upstream)  # so that a later step knows this was done
+    own = int(repo.git.rev_list("--count", f"{base}..HEAD"))
+    return f"#{number}'s PR #{pull.number} has merged: restacked onto {base} ({own} own commit{'s' * (own != 1)})"
+
+
 def _refuse_restack(ctx: StepContext, parent: str, why: str, shown: list[str]) -> StepFailed:
     return StepFailed(f"{ctx.issue.branch} is not restacked onto {parent}: {why}; nothing was changed",
                       [*shown[:10], f"restack it by hand (`git rebase --onto {parent} <the commit it was cut from>`), "
@@ -155,6 +210,14 @@ def _refuse_restack(ctx: StepContext, parent: str, why: str, shown: list[str]) -
 
 
 def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
+    """Onto the parent as it is now; or, once the parent's PR has merged, onto the base."""
+    merged = merged_pull(ctx, number, parent)
+    if merged is not None:
+        return _restack_onto_base(repo, ctx, number, parent, merged)
+    return _restack_onto_parent(repo, ctx, number, parent)
+
+
+def _restack_onto_parent(repo: git.Repo, ctx: StepContext, number: int, parent: str) -> str:
     """This issue's own commits replayed onto `parent` as it is now; conflicts abort, nothing changed.
 
     Which commits are its own: those after the parent's tip it was last stacked on (recorded by this
@@ -263,6 +326,9 @@ class Rebase(StepKind[NoOptions]):
                 return "; ".join([*taken, self._restack(repo, ctx, *parent, base)])
             if gitops.is_ancestor(repo, base, "HEAD"):
                 return "; ".join([*taken, f"already contains {base}"])
+            merged = _done_by_merge(repo, ctx)  # asked only when there is work to do: a squash left it behind
+            if merged is not None:
+                return "; ".join([*taken, f"{merged}: nothing to rebase"])
             gitops.replay(repo, "rebase", base)
         except StepFailed as failed:
             if taken:  # kept, not undone: undoing would leave their commits in the reflog only, where a
@@ -277,11 +343,14 @@ class Rebase(StepKind[NoOptions]):
     def _restack(repo: git.Repo, ctx: StepContext, number: int, parent: str, base: str) -> str:
         import pytest_waves.engine.gitops as gitops
 
+        merged = merged_pull(ctx, number, parent)
+        if merged is not None:
+            return _restack_onto_base(repo, ctx, number, parent, merged)
         ref = _branch_ref(repo, ctx, parent)
         if ref is not None and not gitops.is_ancestor(repo, base, ref):  # checked before anything moves
             raise StepFailed(f"{parent} (#{number}) does not contain {base} yet; {ctx.issue.branch} is stacked "
                              f"on it: rebase #{number} first (its rebase step), then run this one")
-        said = _restack(repo, ctx, number, parent)
+        said = _restack_onto_parent(repo, ctx, number, parent)
         return f"{said}, which contains {base}"
 
     def verify(self, options: NoOptions, ctx: StepContext) -> str | None:
@@ -455,6 +524,13 @@ class Push(StepKind[NoOptions]):
         repo = _on_branch(ctx)
         remote, branch = ctx.repository.remote, ctx.issue.branch
         local = repo.head.commit.hexsha
+        # a branch the remote had and no longer has may have been deleted when its PR merged: not
+        # pushed again then (asked of the forge only in that case: a first push asks nothing)
+        was_pushed = repo.config_reader().has_option(f'branch "{branch}"', "remote")  # our --set-upstream
+        gone = was_pushed and gitops.remote_head(repo, remote, branch) is None
+        merged = _done_by_merge(repo, ctx) if gone else None
+        if merged is not None:
+            return f"{merged}: nothing to push"
         with gitops.repository_lock(repo):
             there = gitops.remote_head(repo, remote, branch)
             if there == local:

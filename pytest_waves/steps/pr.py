@@ -9,7 +9,7 @@ from pydantic import Field
 
 from pytest_waves.engine.forge import ForgeError, PullExists, PullRequest, PullSpec
 from pytest_waves.steps.base import StepContext, StepFailed, StepKind, StepOptions
-from pytest_waves.steps.git import stack_parent
+from pytest_waves.steps.git import merged_pull, stack_parent
 
 
 class PrOptions(StepOptions):
@@ -44,7 +44,12 @@ class Pr(StepKind[PrOptions]):
         repository, issue = ctx.repository, ctx.issue
         repo = gitops.open_repo(ctx.worktree)
         if gitops.remote_head(repo, repository.remote, issue.branch) is None:
-            raise StepFailed(f"{issue.branch} is not on {repository.remote}; push it before opening a PR")
+            merged = merged_pull(ctx, issue.number, issue.branch)  # its branch deleted when it merged
+            if merged is None:
+                raise StepFailed(f"{issue.branch} is not on {repository.remote}; push it before opening a PR")
+            ctx.record("pr", merged.label())
+            ctx.record("pr_url", merged.url)
+            return f"PR #{merged.number} has merged ({merged.url}); its branch is gone from {repository.remote}"
         parent = stack_parent(ctx) if options.stacked else None
         try:
             base = self._stacked_base(parent, ctx) if parent else repository.base
