@@ -399,3 +399,42 @@ def test_after_the_bottom_pr_is_squash_merged_the_stack_moves_onto_main(pytester
     assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154]]
     pulls = json.loads(store.read_text())["pulls"]
     assert [(p["number"], p["base"]) for p in pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
+
+
+def test_siblings_stacked_on_one_issue_are_not_taken_for_a_stack(pytester: pytest.Pytester, world: GitWorld) -> None:
+    trees = _stack(world)
+    path = world.path / "wt/156"
+    world.repo.git.worktree("add", "-q", "--no-track", "-b", "feature/issue-156", str(path), "feature/issue-152")
+    world.commit(git.Repo(path), {"issue156.txt": "156\n"}, "feat: sibling (#156)")
+    siblings = STACK.replace("{SLEEP}", "") + """      - number: 156
+        title: Sibling
+        branch: feature/issue-156
+        worktree: wt/156
+        depends_on: [152]
+        steps: [rebase, {integrate: {issue: 152}}, push]
+"""
+    said = _waves(pytester, world, siblings)
+    assert said.returncode == 0, said.stderr
+    assert "warning" not in said.stdout, said.stdout  # #154 and #156 share #152's commits: they are siblings
+    assert "stack: #152 ⟶ #156" in said.stdout
+
+
+def test_a_squash_merged_bottom_pr_on_the_github_fake(pytester: pytest.Pytester, world: GitWorld, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _stack(world)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    with FakeGitHub(origin=world.origin_path) as github:
+        forge = (f"forge:\n  kind: github\n  repo: {github.full_name}\n  api_url: {github.api}\n"
+                 "  retries: 1\n  timeout: 5\n  write_interval: 0\n")
+        pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS, extra=forge))
+        pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
+        other = git.Repo.clone_from(str(world.origin_path), tmp_path / "maintainer")
+        other.git.merge("-q", "--squash", "origin/feature/issue-152")
+        other.git.commit("-q", "-m", "docs: research (#152) (#1)")
+        other.git.push("-q", "origin", "main", ":feature/issue-152")
+        github.pulls[0].update(state="closed", merged_at="2026-12-01T12:00:00Z")
+        result = pytester.runpytest("--waves", "plan.yaml", "-v")
+        result.assert_outcomes(passed=11)
+        result.stdout.fnmatch_lines(["*#152's PR #1 has merged: restacked onto origin/main (1 own commit)*"])
+        assert [(p["number"], p["base"]) for p in github.pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
+    assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154]]

@@ -116,7 +116,10 @@ def unsaid_stacks(loaded: LoadedPlan) -> list[str]:
             if a in closure[b] or b in closure[a]:
                 continue
             shared = gitops.merge_base(repo, refs[a][1], refs[b][1])
-            if shared and not gitops.is_ancestor(repo, shared, base):
+            # siblings stacked on one issue share that issue's commits: not one cut from the other
+            common = [refs[c][1] for c in closure[a] & closure[b] if c in refs]
+            if shared and not gitops.is_ancestor(repo, shared, base) \
+                    and not any(gitops.is_ancestor(repo, shared, ref) for ref in common):
                 warnings.append(f"warning: #{a}'s {refs[a][0]} and #{b}'s {refs[b][0]} share commits "
                                 f"{repository.base} does not have (one was cut from the other), but the plan "
                                 f"says neither depends on the other")
