@@ -191,6 +191,20 @@ STACKED_PRS = STACK.replace("{SLEEP}", "").replace(
     "steps: [rebase, {integrate: {issue: 154}}, push]", "steps: [rebase, {integrate: {issue: 154}}, push, {pr: {stacked: true}}]")
 
 
+def _github_plan(pytester: pytest.Pytester, world: GitWorld, github: FakeGitHub, steps: str) -> None:
+    forge = (f"forge:\n  kind: github\n  repo: {github.full_name}\n  api_url: {github.api}\n"
+             "  retries: 1\n  timeout: 5\n  write_interval: 0\n")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, steps, extra=forge))
+
+
+def _squash_merge(world: GitWorld, tmp_path: Path, branch: str, subject: str) -> None:
+    """GitHub's squash merge: one commit on main with the branch's change, and the branch deleted."""
+    other = git.Repo.clone_from(str(world.origin_path), tmp_path / "maintainer")
+    other.git.merge("-q", "--squash", f"origin/{branch}")
+    other.git.commit("-q", "-m", subject)
+    other.git.push("-q", "origin", "main", f":{branch}")
+
+
 def test_stacked_prs_show_only_their_own_work_and_are_retargeted_once_the_one_below_merged(
         pytester: pytest.Pytester, world: GitWorld) -> None:
     _stack(world)
@@ -217,9 +231,7 @@ def test_stacked_prs_on_the_github_fake(pytester: pytest.Pytester, world: GitWor
     _stack(world)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     with FakeGitHub(origin=world.origin_path) as github:
-        forge = (f"forge:\n  kind: github\n  repo: {github.full_name}\n  api_url: {github.api}\n"
-                 "  retries: 1\n  timeout: 5\n  write_interval: 0\n")
-        pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS, extra=forge))
+        _github_plan(pytester, world, github, STACKED_PRS)
         pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
         assert [(p["head"], p["base"]) for p in github.pulls] == [
             ("feature/issue-152", "main"), ("feature/issue-154", "feature/issue-152"),
@@ -380,21 +392,18 @@ def test_after_the_bottom_pr_is_squash_merged_the_stack_moves_onto_main(pytester
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS))
     pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
     # GitHub's squash merge of #152's PR: one commit on main with its change, its branch deleted
-    other = git.Repo.clone_from(str(world.origin_path), tmp_path / "maintainer")
-    other.git.merge("-q", "--squash", "origin/feature/issue-152")
-    other.git.commit("-q", "-m", "docs: research (#152) (#1)")
-    other.git.push("-q", "origin", "main", ":feature/issue-152")
+    _squash_merge(world, tmp_path, "feature/issue-152", "docs: research (#152) (#1)")
     store = pytester.path / ".waves/forge/plan.json"
     data = json.loads(store.read_text())
     data["pulls"][0]["state"] = "merged"
     store.write_text(json.dumps(data))
     result = pytester.runpytest("--waves", "plan.yaml", "-v")
     result.assert_outcomes(passed=11)
-    result.stdout.fnmatch_lines(["*rebase (rebase) — PR #1 has merged: nothing to rebase*",
-                                 "*push (push) — PR #1 has merged: nothing to push*",
+    # the local forge does not say which head merged: #152 is rebased (its change is main's now) as usual
+    result.stdout.fnmatch_lines(["*rebase (rebase) — rebased onto origin/main*",
                                  "*#152's PR #1 has merged: restacked onto origin/main (1 own commit)*",
                                  "*retargeted onto main PR #2*"])
-    assert world.repo.git.ls_remote("origin", "feature/issue-152") == ""  # not pushed again
+    assert _log(world, "feature/issue-152") == []  # what it holds, main has
     assert [subject for subject, _ in _log(world, "feature/issue-154")] == [OWN[154]]
     assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154]]
     pulls = json.loads(store.read_text())["pulls"]
@@ -424,17 +433,15 @@ def test_a_squash_merged_bottom_pr_on_the_github_fake(pytester: pytest.Pytester,
     _stack(world)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     with FakeGitHub(origin=world.origin_path) as github:
-        forge = (f"forge:\n  kind: github\n  repo: {github.full_name}\n  api_url: {github.api}\n"
-                 "  retries: 1\n  timeout: 5\n  write_interval: 0\n")
-        pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS, extra=forge))
+        _github_plan(pytester, world, github, STACKED_PRS)
         pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
-        other = git.Repo.clone_from(str(world.origin_path), tmp_path / "maintainer")
-        other.git.merge("-q", "--squash", "origin/feature/issue-152")
-        other.git.commit("-q", "-m", "docs: research (#152) (#1)")
-        other.git.push("-q", "origin", "main", ":feature/issue-152")
+        _squash_merge(world, tmp_path, "feature/issue-152", "docs: research (#152) (#1)")
         github.pulls[0].update(state="closed", merged_at="2026-12-01T12:00:00Z")
         result = pytester.runpytest("--waves", "plan.yaml", "-v")
         result.assert_outcomes(passed=11)
-        result.stdout.fnmatch_lines(["*#152's PR #1 has merged: restacked onto origin/main (1 own commit)*"])
+        result.stdout.fnmatch_lines(["*rebase (rebase) — PR #1 has merged: nothing to rebase*",
+                                     "*push (push) — PR #1 has merged: nothing to push*",
+                                     "*#152's PR #1 has merged: restacked onto origin/main (1 own commit)*"])
+        assert world.repo.git.ls_remote("origin", "feature/issue-152") == ""  # not pushed again
         assert [(p["number"], p["base"]) for p in github.pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
     assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154]]

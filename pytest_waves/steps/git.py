@@ -172,8 +172,11 @@ def _done_by_merge(repo: git.Repo, ctx: StepContext) -> str | None:
     pull = merged_pull(ctx, ctx.issue.number, ctx.issue.branch)
     if pull is None:
         return None
-    if pull.head_sha and gitops.resolve(repo, pull.head_sha) and not gitops.is_ancestor(repo, "HEAD", pull.head_sha):
-        return None  # work after the merge: it is rebased and pushed as usual
+    # Done only when the branch holds nothing beyond the merged head. A forge that does not say
+    # which head merged (the local one) cannot tell that: then the usual rebase and push run.
+    if not pull.head_sha or not gitops.resolve(repo, pull.head_sha) \
+            or not gitops.is_ancestor(repo, "HEAD", pull.head_sha):
+        return None
     return f"PR #{pull.number} has merged"
 
 
@@ -524,15 +527,14 @@ class Push(StepKind[NoOptions]):
         repo = _on_branch(ctx)
         remote, branch = ctx.repository.remote, ctx.issue.branch
         local = repo.head.commit.hexsha
-        # a branch the remote had and no longer has may have been deleted when its PR merged: not
-        # pushed again then (asked of the forge only in that case: a first push asks nothing)
-        was_pushed = repo.config_reader().has_option(f'branch "{branch}"', "remote")  # our --set-upstream
-        gone = was_pushed and gitops.remote_head(repo, remote, branch) is None
-        merged = _done_by_merge(repo, ctx) if gone else None
-        if merged is not None:
-            return f"{merged}: nothing to push"
         with gitops.repository_lock(repo):
             there = gitops.remote_head(repo, remote, branch)
+            # a branch the remote had and no longer has may have been deleted when its PR merged: not
+            # pushed again then (the forge is asked only in that case: a first push asks nothing)
+            if there is None and repo.config_reader().has_option(f'branch "{branch}"', "remote"):
+                merged = _done_by_merge(repo, ctx)
+                if merged is not None:
+                    return f"{merged}: nothing to push"
             if there == local:
                 return f"{remote}/{branch} is already at {local[:12]}"
             args = ["--set-upstream", remote, f"HEAD:refs/heads/{branch}"]
