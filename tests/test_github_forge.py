@@ -247,6 +247,19 @@ def test_a_403_on_a_read_is_not_retried(run_github, github: FakeGitHub) -> None:
     assert github.count("GET", "/pulls$") == 1
 
 
+def test_actions_not_allowed_to_open_prs_names_the_setting(run_github, github: FakeGitHub) -> None:
+    github.fail("POST", "/pulls$", 403, body={
+        "message": "GitHub Actions is not permitted to create or approve pull requests.",
+        "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request"})
+    result = run_github()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*GitHub answered 403: GitHub Actions is not permitted to create or approve pull "
+                                 "requests.*",
+                                 "*Settings → Actions → General → Workflow permissions → Allow GitHub Actions to "
+                                 "create and approve pull requests*"])
+    assert github.pulls == []
+
+
 def test_an_edit_is_retried_after_a_server_error(run_github, github: FakeGitHub) -> None:
     run_github().assert_outcomes(passed=2)
     github.fail("PATCH", "/pulls/1$", 502, body={"message": "Server Error"})
