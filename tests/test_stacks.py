@@ -411,7 +411,7 @@ def test_after_the_bottom_pr_is_squash_merged_the_stack_moves_onto_main(pytester
 
 
 def test_siblings_stacked_on_one_issue_are_not_taken_for_a_stack(pytester: pytest.Pytester, world: GitWorld) -> None:
-    trees = _stack(world)
+    _stack(world)
     path = world.path / "wt/156"
     world.repo.git.worktree("add", "-q", "--no-track", "-b", "feature/issue-156", str(path), "feature/issue-152")
     world.commit(git.Repo(path), {"issue156.txt": "156\n"}, "feat: sibling (#156)")
@@ -426,6 +426,23 @@ def test_siblings_stacked_on_one_issue_are_not_taken_for_a_stack(pytester: pytes
     assert said.returncode == 0, said.stderr
     assert "warning" not in said.stdout, said.stdout  # #154 and #156 share #152's commits: they are siblings
     assert "stack: #152 ⟶ #156" in said.stdout
+    # their PRs show their own files only, not #152's: no reason to put one after the other
+    assert "proposal" not in said.stdout, said.stdout
+
+
+def test_a_branch_cut_from_an_issue_since_rebased_is_still_warned_of(pytester: pytest.Pytester,
+                                                                    world: GitWorld) -> None:
+    """#154 was rebased after #155 was cut from it: they share no commit, but they share its change."""
+    trees = _stack(world)
+    world.repo.git.fetch("-q", "origin")
+    for number, onto in ((152, "origin/main"), (154, "feature/issue-152")):
+        trees[number].git.rebase("-q", onto)
+    assert not world.repo.is_ancestor("feature/issue-154", "feature/issue-155")
+    unsaid = STACK.replace("{SLEEP}", "").replace("        depends_on: [154]\n", "").replace(
+        "[rebase, {integrate: {issue: 154}}, push]", "[rebase, push]")
+    warned = _waves(pytester, world, unsaid)
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: #154's feature/issue-154 and #155's feature/issue-155 share commits" in warned.stdout
 
 
 def test_a_squash_merged_bottom_pr_on_the_github_fake(pytester: pytest.Pytester, world: GitWorld, tmp_path: Path,

@@ -16,11 +16,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_waves.plan.graph import levels
 from pytest_waves.plan.loader import LoadedPlan, load_plan
 from pytest_waves.steps.base import StepKind
+
+if TYPE_CHECKING:
+    import git
 
 
 @dataclass
@@ -68,19 +71,32 @@ def _longest_chain(loaded: LoadedPlan, order: list[int], deps: dict[int, list[in
 
 
 def branch_changes(loaded: LoadedPlan) -> dict[int, set[str]]:
-    """Files each issue's branch changes against the base; issues without a branch yet are left out."""
+    """Files each issue's branch changes, as its PR shows them: against the base, or a stacked issue's
+    against the branch it is stacked on (siblings on one issue do not both change that issue's files).
+    Issues without a branch yet are left out."""
     import pytest_waves.engine.gitops as gitops
     import pytest_waves.engine.trial_merge as trial_merge
+    from pytest_waves.steps.git import stacked_on
 
     repo = gitops.open_repo(loaded.repo_root)
     repository = loaded.plan.repository
     base = f"refs/remotes/{repository.remote}/{repository.base}"
+    refs = _branch_refs(loaded, repo)
     found: dict[int, set[str]] = {}
-    for _, issue in loaded.plan.issues():
-        ref = trial_merge.branch_ref(repo, repository.remote, issue.branch)
-        if ref is not None:
-            found[issue.number] = trial_merge.changed_files(repo, base, ref)
+    for number, (_, ref) in refs.items():
+        parent = stacked_on(loaded, number)
+        since = refs[parent][1] if parent in refs else base
+        found[number] = trial_merge.changed_files(repo, since, ref)
     return found
+
+
+def _branch_refs(loaded: LoadedPlan, repo: git.Repo) -> dict[int, tuple[str, str]]:
+    """issue → (its branch, the ref it is found at: local, else remote) for issues whose branch exists."""
+    import pytest_waves.engine.trial_merge as trial_merge
+
+    remote = loaded.plan.repository.remote
+    return {issue.number: (issue.branch, ref) for _, issue in loaded.plan.issues()
+            if (ref := trial_merge.branch_ref(repo, remote, issue.branch)) is not None}
 
 
 def stacks(loaded: LoadedPlan) -> list[list[int]]:
@@ -98,16 +114,16 @@ def stacks(loaded: LoadedPlan) -> list[list[int]]:
 
 
 def unsaid_stacks(loaded: LoadedPlan) -> list[str]:
-    """Pairs of issues whose branches share commits the base lacks, though neither depends on the
-    other in the plan: one was cut from the other (its restack and its merge checks would say so late)."""
+    """Pairs of issues whose branches hold the same change the base lacks, though neither depends on
+    the other in the plan: one was cut from the other (its restack and its merge checks would say so
+    late). Changes are compared by patch id, so a branch cut from an issue since rebased is found too."""
     import pytest_waves.engine.gitops as gitops
-    import pytest_waves.engine.trial_merge as trial_merge
 
     repo = gitops.open_repo(loaded.repo_root)
     repository = loaded.plan.repository
     base = f"refs/remotes/{repository.remote}/{repository.base}"
-    refs = {issue.number: (issue.branch, ref) for _, issue in loaded.plan.issues()
-            if (ref := trial_merge.branch_ref(repo, repository.remote, issue.branch)) is not None}
+    refs = _branch_refs(loaded, repo)
+    changes = {n: set(gitops.patch_ids(repo, [f"{base}..{ref}"]).values()) for n, (_, ref) in refs.items()}
     closure = {n: _ancestors(loaded, n) for n in loaded.order}
     warnings = []
     numbers = [n for n in loaded.order if n in refs]
@@ -115,11 +131,9 @@ def unsaid_stacks(loaded: LoadedPlan) -> list[str]:
         for b in numbers[i + 1:]:
             if a in closure[b] or b in closure[a]:
                 continue
-            shared = gitops.merge_base(repo, refs[a][1], refs[b][1])
-            # siblings stacked on one issue share that issue's commits: not one cut from the other
-            common = [refs[c][1] for c in closure[a] & closure[b] if c in refs]
-            if shared and not gitops.is_ancestor(repo, shared, base) \
-                    and not any(gitops.is_ancestor(repo, shared, ref) for ref in common):
+            # siblings stacked on one issue both hold that issue's changes: not one cut from the other
+            inherited = set().union(*(changes[c] for c in closure[a] & closure[b] if c in changes))
+            if (changes[a] & changes[b]) - inherited:
                 warnings.append(f"warning: #{a}'s {refs[a][0]} and #{b}'s {refs[b][0]} share commits "
                                 f"{repository.base} does not have (one was cut from the other), but the plan "
                                 f"says neither depends on the other")
