@@ -64,6 +64,10 @@ elif label == "merging":  # stops in a conflicted merge, then hangs
     subprocess.run(["git", "merge", "-q", "side"])
     Path({ready!r}).touch()
     time.sleep(300)
+elif label == "half-done":  # one commit, a file written but not committed, then it hangs
+    commit("agent.txt", "part one\\n")
+    Path("draft.txt").write_text("half\\n")
+    time.sleep(300)
 elif label in ("hang", "locked"):
     sleeper = subprocess.Popen(["sleep", "300"])  # a grandchild that must die with it
     Path({pids!r}).write_text(f"{{os.getpid()}} {{sleeper.pid}}\\n")
@@ -123,7 +127,7 @@ def test_an_agent_that_commits_passes_and_gets_a_templated_prompt_without_a_shel
         run_agent, world: GitWorld, tmp_path: Path, pytester: pytest.Pytester) -> None:
     result = run_agent(agent_steps("work"), "-v")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file changed, 2 insertions(+))"])
+    result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file, +2 −0)"])
     tree = git.Repo(world.path / "wt/issue-7")
     assert tree.head.commit.message.strip() == "agent: agent.txt"
     prompt = (world.path / "wt/issue-7/agent.txt").read_text().splitlines()[0]
@@ -142,7 +146,7 @@ def test_the_agent_sees_only_the_environment_the_plan_allows_and_its_secrets_are
     names = (tmp_path / "seen").read_text().splitlines()[1]
     assert "'AGENT_KEY'" in names and "NOT_ALLOWED" not in names and "PYTEST_CURRENT_TEST" not in names
     (log,) = pytester.path.glob(".waves/logs/plan/*/issue7-agent.log")
-    assert log.read_text() == "using key *** and None\n"
+    assert log.read_text().splitlines()[3:-1] == ["using key *** and None"]  # between the header and the footer
 
 
 def test_a_failing_agent_fails_the_step_with_its_last_lines_and_its_log(run_agent, pytester: pytest.Pytester) -> None:
@@ -177,7 +181,7 @@ def test_megabytes_of_output_stay_on_disk_and_the_report_keeps_the_tail(run_agen
     result = run_agent(agent_steps("loud"))
     result.assert_outcomes(passed=1)
     (log,) = pytester.path.glob(".waves/logs/plan/*/issue7-agent.log")
-    assert log.stat().st_size > 8 * 1024 * 1024 and log.read_text().endswith("LAST LINE\n")
+    assert log.stat().st_size > 8 * 1024 * 1024 and log.read_text().splitlines()[-2] == "LAST LINE"
     assert len(result.stdout.str()) < 20_000
 
 
@@ -223,7 +227,7 @@ def test_done_when_runs_with_the_agents_environment_and_masked(
     steps = agent_steps("work", done_when="{cmd: 'echo key=$AGENT_KEY not=$NOT_ALLOWED; false'}")
     run_agent(steps, "--waves-verify").assert_outcomes(failed=1)
     (log,) = pytester.path.glob(".waves/logs/plan/*/issue7-agent.done_when.log")
-    assert log.read_text() == "key=*** not=\n"
+    assert log.read_text().splitlines()[3:-1] == ["key=*** not="]
 
 
 def test_done_when_is_the_acceptance_before_and_after(run_agent, world: GitWorld, tmp_path: Path) -> None:
@@ -322,8 +326,58 @@ def test_an_agent_whose_done_file_main_already_had_is_dispatched(world: GitWorld
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(steps), extra=agents_block(agent)))
     first = pytester.runpytest("--waves", "plan.yaml", "-v")
     first.assert_outcomes(passed=1)
-    first.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file changed, 2 insertions(+), 1 deletion(-))"])
+    first.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file, +2 −1)"])
     assert calls(tmp_path) == ["work"]
     again = pytester.runpytest("--waves", "plan.yaml", "-v")
     again.stdout.fnmatch_lines(["*✅ agent (agent) — already satisfied: not dispatched*"])
     assert calls(tmp_path) == ["work"]
+
+
+def test_what_each_agent_did_is_in_every_report(run_agent, pytester: pytest.Pytester) -> None:
+    import json
+
+    result = run_agent(agent_steps("work"), "-v", "--waves-json=r.json", "--waves-report=r.md", "--junitxml=j.xml")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file, +2 −0)",
+                                 "      ???????????? agent: agent.txt", "      agent.txt +2 −0"])
+    result.stdout.fnmatch_lines(["Wave  Issue  Title  Steps  PR  Status     Criteria  Risk  Agent",
+                                 "1     #7     Seven  1/1    —   ✅ passed  —         low   *.* s"])
+    (step,) = json.loads((pytester.path / "r.json").read_text())["issues"][0]["steps"]
+    changes = step["changes"]
+    assert [c["subject"] for c in changes["commits"]] == ["agent: agent.txt"] and len(changes["commits"][0]["sha"]) == 12
+    assert changes["files"] == [{"path": "agent.txt", "added": 2, "removed": 0}] and changes["uncommitted"] == []
+    markdown = (pytester.path / "r.md").read_text()
+    assert "| Wave | Issue | Title | Steps | PR | Status | Criteria | Risk | Agent |" in markdown
+    assert "### Changes" in markdown and "#### #7 Seven — `agent`, " in markdown and "agent.txt +2 −0" in markdown
+    # the JUnit file keeps them: a report merged from it says the same
+    merged = subprocess.run([sys.executable, "-m", "pytest_waves", "report", "j.xml", "--plan", "plan.yaml",
+                             "--json", "merged.json"], cwd=pytester.path, capture_output=True, text=True)
+    assert merged.returncode == 0, merged.stderr
+    (again,) = json.loads((pytester.path / "merged.json").read_text())["issues"][0]["steps"]
+    assert again["changes"] == changes
+
+
+def test_a_timed_out_agent_says_what_it_left_and_the_next_dispatch_into_it_says_so(
+        run_agent, world: GitWorld, tmp_path: Path, pytester: pytest.Pytester) -> None:
+    import json
+
+    killed = run_agent(agent_steps("half-done"), "--waves-json=r.json", timeout=2)
+    killed.assert_outcomes(failed=1)
+    killed.stdout.fnmatch_lines(["*agent timed out after 2s*", "*left uncommitted in the worktree: ?? draft.txt"])
+    (step,) = json.loads((pytester.path / "r.json").read_text())["issues"][0]["steps"]
+    assert [c["subject"] for c in step["changes"]["commits"]] == ["agent: agent.txt"]
+    assert step["changes"]["uncommitted"] == ["?? draft.txt"]
+    tree = world.path / "wt/issue-7"
+    # the next dispatch goes ahead and says what was there before it
+    said = run_agent(agent_steps("work", clean="false"), "-v")
+    said.assert_outcomes(passed=1)
+    said.stdout.fnmatch_lines(["*agent finished in *; dispatched into a worktree with uncommitted changes from "
+                               "before: ?? draft.txt"])
+    # or refuses, by option: nothing dispatched, nothing touched
+    head = git.Repo(tree).head.commit.hexsha
+    refused = run_agent(agent_steps("work", if_dirty="refuse"), "--waves-force-step", "issue7")
+    refused.assert_outcomes(failed=1)
+    refused.stdout.fnmatch_lines(["*the worktree has uncommitted changes: ?? draft.txt; nothing was dispatched",
+                                  "*set `if_dirty: say` to dispatch anyway"])
+    assert calls(tmp_path) == ["half-done", "work"]
+    assert (tree / "draft.txt").read_text() == "half\n" and git.Repo(tree).head.commit.hexsha == head

@@ -90,7 +90,7 @@ def test_table_in_terminal_markdown_and_json(world: GitWorld, run_plan, pytester
     assert "| 2 | #155 | macOS backend | 0/1 | — | ❌ failed (step build failed) | — | low |" in markdown
     assert "| 1 | #154 | medium | Run the full test suite \\| before PR |" in markdown  # pipes escaped
     document = json.loads((pytester.path / "out/table.json").read_text())
-    assert (document["schema"], document["version"], document["project"]) == ("pytest-waves/report", 2, "demo")
+    assert (document["schema"], document["version"], document["project"]) == ("pytest-waves/report", 3, "demo")
     first, second = document["issues"]
     assert (first["issue"], first["status"], first["steps_passed"], first["steps_total"]) == (154, "passed", 2, 2)
     assert [s["outcome"] for s in first["steps"]] == ["passed", "passed"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_each_preset_runs_its_cli_non_interactively(pytester: pytest.Pytester, w
     pytester.path.joinpath("plan.yaml").write_text(_plan(world, f"agents:\n  {name}: {{}}\n"))  # by its name
     result = pytester.runpytest("--waves", "plan.yaml", "-v", "--waves-json=r.json")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*agent finished in *s with 1 new commit (1 file changed, 1 insertion(+))*"])
+    result.stdout.fnmatch_lines(["*agent finished in *s with 1 new commit (1 file, +1 −0)*"])
     log = next((pytester.path / ".waves/logs").rglob("issue7-agent.log")).read_text()
     # a key it reads is not passed unless `env:` names it: a set API key would take a login's place
     assert "key: unset |" in log
@@ -143,3 +144,62 @@ def test_an_empty_commit_is_not_work(pytester: pytest.Pytester, world: GitWorld,
     result = pytester.runpytest("--waves", "plan.yaml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*the agent finished, but its work is not accepted*", "*its 1 new commit change no file*"])
+
+
+# A fake Claude Code that works for a while: stream-json events, one a line, then a commit.
+WORKER = """\
+#!{python}
+import json, subprocess, sys, time
+from pathlib import Path
+issue = sys.argv[2]
+for turn in range(1, {turns} + 1):
+    print(json.dumps({{"type": "assistant", "message": {{"content": [{{"type": "text", "text": f"#{{issue}} turn {{turn}}"}}]}}}}),
+          flush=True)
+    time.sleep({pause})
+Path(f"issue{{issue}}.txt").write_text(f"done at {{time.time()}}\\n")  # each run its own change
+subprocess.run(["git", "add", "."], check=True)
+subprocess.run(["git", "commit", "-q", "-m", f"feat: #{{issue}}"], check=True)
+print(json.dumps({{"type": "result", "subtype": "success", "result": f"#{{issue}} committed"}}), flush=True)
+"""
+
+
+def _three_agents(world: GitWorld, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  turns: int = 8, pause: float = 0.4) -> None:
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    (folder / "claude").write_text(WORKER.format(python=sys.executable, turns=turns, pause=pause))
+    (folder / "claude").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    issues = ""
+    for number in (1, 2, 3):
+        world.worktree(f"wt/issue-{number}", f"feature/issue-{number}")
+        issues += issue([{"agent": "{number}"}], number, title=f"Issue {number}", deliverables=[f"issue{number}.txt"])
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues, extra="agents:\n  claude: {}\n"))
+
+
+def test_under_n_the_controller_shows_each_agents_latest_line(pytester: pytest.Pytester, world: GitWorld,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _three_agents(world, pytester, tmp_path, monkeypatch)
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "3", "-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    for number in (1, 2, 3):
+        result.stdout.fnmatch_lines([f"[[]gw?[]] #{number} agent | log: */issue{number}-agent.log (tail -f to follow)"],
+                                    consecutive=False)
+        result.stdout.fnmatch_lines([f'[[]gw?[]] #{number} agent | *"text": "#{number} turn 1"*'], consecutive=False)
+        # the last line is always shown, whatever was passed over
+        result.stdout.fnmatch_lines([f'[[]gw?[]] #{number} agent | *"result": "#{number} committed"*'],
+                                    consecutive=False)
+    # no line cut by another: each relayed line whole, each of pytest's own whole
+    relayed = [line for line in result.outlines if " agent | " in line]
+    assert all(re.fullmatch(r'\[gw\d\] #\d agent \| (log: .*|\{"type": .*\}|\(\+\d+ lines\) \{.*\})', line)
+               for line in relayed), relayed
+    reported = [line for line in result.outlines if "PASSED" in line]
+    assert len(reported) == 3 and all(re.fullmatch(r"\[gw\d\] \[ *\d+%\] PASSED \S+ ?", line) for line in reported)
+    # a step's lines are all shown before its verdict
+    for number in (1, 2, 3):
+        last = max(i for i, line in enumerate(result.outlines) if f"#{number} agent | " in line)
+        assert last < result.outlines.index(next(line for line in reported if f"issue{number}::agent" in line))
+    forced = [arg for number in (1, 2, 3) for arg in ("--waves-force-step", f"issue{number}")]
+    quiet = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "3", *forced)
+    quiet.assert_outcomes(passed=3)
+    assert " agent | " not in quiet.stdout.str()  # only with -v, as the single-process view

@@ -135,7 +135,7 @@ def test_a_whole_run_writes_the_github_step_summary_without_being_asked(
 def test_the_json_report_follows_its_versioned_schema(plan: Path, pytester: pytest.Pytester) -> None:
     pytester.runpytest("--waves", "plan.yaml", "--waves-json=r.json")
     document = ReportDocument.model_validate_json((pytester.path / "r.json").read_text())
-    assert document.version == 2
+    assert document.version == 3
     broken = next(i for i in document.issues if i.issue == 3)
     step = broken.steps[0]
     assert (step.outcome, step.exit_code, step.command) == ("failed", 3, "for n in 1 2 3; do echo line $n; done; echo LAST; exit 3")
@@ -145,7 +145,7 @@ def test_the_json_report_follows_its_versioned_schema(plan: Path, pytester: pyte
     assert [s.outcome for s in blocked_free.steps] == ["passed", "passed"] and blocked_free.steps[1].exit_code == 0
     schema = subprocess.run([sys.executable, "-m", "pytest_waves", "schema", "--report"], capture_output=True,
                             text=True, check=True).stdout
-    assert json.loads(schema)["properties"]["version"] == {"const": 2, "title": "Version", "type": "integer"}
+    assert json.loads(schema)["properties"]["version"] == {"const": 3, "title": "Version", "type": "integer"}
 
 
 def test_junit_carries_step_and_suite_properties_under_xdist(world: GitWorld, pytester: pytest.Pytester) -> None:
@@ -444,3 +444,15 @@ def test_the_table_fits_the_terminal_and_breaks_no_word(pytester: pytest.Pyteste
         assert token in words or shortened, f"{token!r} is a broken word"
     assert report["issues"][0]["title"] == "A rather long title for an issue that needs wrapping"  # whole in JSON
     assert report["issues"][0]["steps"][0]["reason"].endswith("could not be initialised on this machine")
+
+
+def test_with_v_a_long_step_says_where_its_log_is(world: GitWorld, pytester: pytest.Pytester) -> None:
+    issues = ("- number: 1\n  title: Slow\n  branch: feature/issue-1\n  steps:\n"
+              "    - run: {cmd: 'echo begun; sleep 2.5; echo over', allow_empty: true}\n"
+              "    - {name: quick, run: {cmd: 'echo quick', allow_empty: true}}\n")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["    | begun", "    | log: */.waves/logs/*/issue1-run.log (tail -f to follow)",
+                                 "    | over"])
+    assert "issue1-quick.log" not in result.stdout.str()  # a short step is not worth a tail -f

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -133,10 +134,26 @@ def test_command_not_found(world: GitWorld, run_plan) -> None:
     result.stdout.fnmatch_lines(["*`no-such-command-xyz` is not on PATH*"])
 
 
-def test_output_is_logged_in_full(world: GitWorld, run_plan, pytester: pytest.Pytester) -> None:
-    run_plan(one_step("run: {cmd: 'seq 1 5000'}")).assert_outcomes(passed=1)
+def test_output_is_logged_in_full_between_a_header_and_a_footer(world: GitWorld, run_plan,
+                                                               pytester: pytest.Pytester) -> None:
+    run_plan(one_step("run: {cmd: 'seq 1 5000; printf last'}")).assert_outcomes(passed=1)
     (log,) = pytester.path.glob(".waves/logs/plan/*/issue3-run.log")
-    assert log.read_text().splitlines()[-1] == "5000"
+    lines = log.read_text().splitlines()
+    assert lines[0] == "## pytest-waves: $ seq 1 5000; printf last"
+    assert lines[1] == f"## pytest-waves: cwd: {world.path}"
+    assert re.fullmatch(r"## pytest-waves: started: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", lines[2])
+    assert lines[3:-1] == [*map(str, range(1, 5001)), "last"]  # the unended last line keeps its own line
+    assert re.fullmatch(r"## pytest-waves: exit 0 after \d+\.\d s", lines[-1])
+
+
+def test_a_timed_out_commands_log_says_so_and_its_tail_is_its_own_output(world: GitWorld, run_plan,
+                                                                         pytester: pytest.Pytester) -> None:
+    result = run_plan(one_step("run: {cmd: 'echo before; sleep 30', timeout: 1}"))
+    result.assert_outcomes(failed=1)
+    (log,) = pytester.path.glob(".waves/logs/plan/*/issue3-run.log")
+    assert log.read_text().splitlines()[-2:] == ["before", "## pytest-waves: killed by its 1 s timeout"]
+    result.stdout.fnmatch_lines(["*last lines of output:", "    | before"])
+    assert "## pytest-waves" not in result.stdout.str()  # the report shows output, not the log's frame
 
 
 def test_a_background_process_left_running_is_stopped_and_its_output_kept(world: GitWorld, run_plan, tmp_path) -> None:

@@ -1,6 +1,10 @@
 """Run a command the way a checklist means it: its own process group, a timeout that kills the
 whole group, and output streamed to disk line by line (masked on the way), so a step printing
-gigabytes cannot exhaust memory and no secret reaches the log even for a moment."""
+gigabytes cannot exhaust memory and no secret reaches the log even for a moment.
+
+A log says what it is a log of: its first lines name the command (masked), where it ran and when it
+started; its last line how it ended and how long it took. Readers of the output (`lines`, `tail`)
+see the command's output only."""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ BATCH_CHARS = 1 << 16
 FLUSH_SECONDS = 0.5
 MAX_LINE_BYTES = 1 << 20
 READ_BYTES = 1 << 16
+MARK = "## pytest-waves:"  # starts the log's header and footer lines
 
 
 @dataclass
@@ -38,12 +43,21 @@ class CommandResult:
     exit_code: int | None  # None when killed for the timeout
     timed_out: bool
     duration: float
-    log: Path  # full output (stdout and stderr interleaved)
+    log: Path  # full output (stdout and stderr interleaved), between a header and a footer line
+    header_lines: int = 0
 
     def lines(self) -> Iterator[str]:
+        """The command's output, line by line, without the log's header and footer."""
         with self.log.open("rb") as handle:
-            for raw in handle:
-                yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            previous: str | None = None
+            for number, raw in enumerate(handle):
+                if number < self.header_lines:
+                    continue
+                if previous is not None:
+                    yield previous
+                previous = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if previous is not None and not previous.startswith(MARK):
+                yield previous  # a log cut short (a full disk) has no footer
 
     def tail(self, count: int = TAIL_LINES) -> list[str]:
         return list(deque(self.lines(), maxlen=count))
@@ -94,6 +108,8 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     _require_program(argv, cwd, full_env)
+    header = _header(cmd, cwd)
+    log.write_text("".join(f"{MARK} {line}\n" for line in header), encoding="utf-8")
     hold, go = os.pipe()
     try:
         process = subprocess.Popen(_held(argv), cwd=cwd, env=full_env, stdin=hold,
@@ -106,7 +122,7 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
     assert process.stdout is not None
     reader = _Reader(process.stdout, log, on_line)
     reader.start()
-    timed_out = False
+    timed_out = interrupted = False
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -114,11 +130,26 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
         _kill_group(process)
     finally:
         if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
+            interrupted = True
             _kill_group(process)
         _finish_reading(process, reader)
         REAPER.forget(process.pid)
+        duration = time.monotonic() - started
+        ended = (f"interrupted after {duration:.1f} s" if interrupted else
+                 f"killed by its {timeout:g} s timeout" if timed_out else
+                 f"exit {process.returncode} after {duration:.1f} s")
+        lead = "\n" if reader.unended else ""  # on a line of its own, also after output without a last newline
+        with log.open("ab") as handle:
+            handle.write(f"{lead}{MARK} {ended}\n".encode())
     return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
-                         timed_out=timed_out, duration=time.monotonic() - started, log=log)
+                         timed_out=timed_out, duration=duration, log=log, header_lines=len(header))
+
+
+def _header(cmd: str | Sequence[str], cwd: Path) -> list[str]:
+    """What the log is a log of: the command as the plan gave it (masked), where and when."""
+    shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    when = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return [mask(f"$ {shown}").replace("\n", "\\n"), f"cwd: {cwd}", f"started: {when}"]
 
 
 def _finish_reading(process: subprocess.Popen[bytes], reader: _Reader) -> None:
@@ -148,9 +179,10 @@ class _Reader(threading.Thread):
         self.batch: list[str] = []
         self.size = 0
         self.revive_at = 0.0
+        self.unended = False  # the output's last line had no newline
 
     def run(self) -> None:
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:  # after the header run_command wrote
             pending = b""  # the start of a line whose end has not come yet
             while True:
                 ready, _, _ = select.select([self.fd], [], [], FLUSH_SECONDS)
@@ -177,6 +209,7 @@ class _Reader(threading.Thread):
                     break
             if pending:
                 self._take(pending.decode("utf-8", errors="surrogateescape"), ending="")
+                self.unended = True
             self._flush(log)
 
     def _take(self, text: str, ending: str = "\n") -> None:

@@ -14,11 +14,13 @@ from pytest_waves.parallel.adapters import (
     max_worker_restarts,
 )
 from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger
+from pytest_waves.parallel.relay import LiveRelay
 from pytest_waves.parallel.scheduler import WavesScheduling
 from pytest_waves.parallel.units import NodeIds
 from pytest_waves.plan.stepid import issue_of_unit
 from pytest_waves.reporting.status import CRASHED
 from pytest_waves.session.adapters import junit_xml
+from pytest_waves.session.live import LIVE_KEY
 from pytest_waves.session.results import Result
 from pytest_waves.session.runids import RUN_KEY
 from pytest_waves.session.state import WavesState
@@ -36,6 +38,17 @@ class Controller:
         self.failures = 0
         self.max_restarts = max_worker_restarts(config)
         self.crashes = 0
+        self.relay = self._relay()
+
+    def _relay(self) -> LiveRelay | None:
+        """With -v, what the workers' running steps print is shown here (see relay.py)."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.config.option.verbose <= 0 or terminal is None:
+            return None
+        relay = LiveRelay(self.ledger.path / "live", terminal.write_line)
+        self.config.pluginmanager.register(relay, "waves-live-relay")
+        relay.start()
+        return relay
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Producer) -> WavesScheduling:
@@ -65,6 +78,8 @@ class Controller:
     def pytest_configure_node(self, node: WorkerController) -> None:
         node.workerinput[LEDGER_KEY] = str(self.ledger.path)
         node.workerinput[RUN_KEY] = self.state.run_id
+        if self.relay is not None:
+            node.workerinput[LIVE_KEY] = str(self.relay.folder)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: WorkerController, error: object | None) -> None:
@@ -113,6 +128,10 @@ class Controller:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
         self.ledger.stop()
+        if self.relay is not None:
+            self.relay.stop()
 
     def pytest_unconfigure(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()  # a run that stopped before its session finished
         self.ledger.remove()

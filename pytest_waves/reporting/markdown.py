@@ -4,7 +4,7 @@ that GitHub renders in a PR comment or job summary, and each failed step's comma
 from __future__ import annotations
 
 from pytest_waves.reporting import timeline
-from pytest_waves.reporting.rows import HEADERS, Report, cells
+from pytest_waves.reporting.rows import Report, change_lines, duration_text
 from pytest_waves.reporting.schema import IssueResult
 from pytest_waves.reporting.status import FAILING, Outcome
 
@@ -18,9 +18,9 @@ def render(report: Report, *, per_step: bool = False, for_comment: bool = False)
     paths, which name the run), so that an unchanged result writes nothing."""
     table, merges = report.issues, report.merges
     out = [f"## Success metrics — {_escape(report.loaded.plan.project)}", "",
-           "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+           "| " + " | ".join(report.headers) + " |", "|" + "---|" * len(report.headers)]
     for row in table:
-        shown = list(cells(row))
+        shown = list(report.cells(row))
         if row.pr_url:
             shown[4] = f"[{shown[4]}]({row.pr_url})"
         out.append("| " + " | ".join(_escape(cell) for cell in shown) + " |")
@@ -33,8 +33,23 @@ def render(report: Report, *, per_step: bool = False, for_comment: bool = False)
             for row in table]
     if not for_comment:
         out += timeline.render(report, per_step=per_step)
+    out += changes(table)
     out += failed_steps(table, logs=not for_comment)
     return "\n".join(out) + "\n"
+
+
+def changes(table: list[IssueResult]) -> list[str]:
+    """Per issue, what each dispatched agent did: its time, commits, files and what it left uncommitted."""
+    out: list[str] = []
+    for row in table:
+        for step in row.steps:
+            if step.changes is None:
+                continue
+            out += ["", f"#### #{row.issue} {_escape(row.title)} — `{step.name}`, {duration_text(step.duration)}", "",
+                    f"{step.outcome.symbol} {_escape(step.reason) or step.outcome.value}", "",
+                    "```text", *(line.replace("```", "ʼʼʼ") for line in change_lines(step.changes) or ["no changes"]),
+                    "```"]
+    return ["", "### Changes", *out] if out else []
 
 
 def failed_steps(table: list[IssueResult], *, logs: bool = True) -> list[str]:

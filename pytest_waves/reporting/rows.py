@@ -9,8 +9,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from pydantic import ValidationError
 from wcwidth import wcswidth
 
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
@@ -18,7 +19,10 @@ from pytest_waves.plan.stepid import StepId
 from pytest_waves.reporting.outcomes import Outcomes, StepRecord
 from pytest_waves.reporting.schema import VERSION as JSON_SCHEMA_VERSION
 from pytest_waves.reporting.schema import (
+    Changes,
     CheckResult,
+    Commit,
+    FileChange,
     IssueResult,
     MergeResult,
     ReportDocument,
@@ -28,6 +32,7 @@ from pytest_waves.reporting.schema import (
 from pytest_waves.reporting.status import RAN, Outcome, Status
 
 HEADERS = ("Wave", "Issue", "Title", "Steps", "PR", "Status", "Criteria", "Risk")
+AGENT = "Agent"  # a last column, in a plan with agent steps: how long its agents worked
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,17 @@ class Report:
         """The outcome of each step that ran, by its dependency name: what a later --lf may trust."""
         return {StepId(self.loaded.key, row.issue, step.name).dependency_name: step.outcome.value
                 for row in self.issues for step in row.steps if step.outcome in RAN}
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (*HEADERS, AGENT) if self.has_agents else HEADERS
+
+    @property
+    def has_agents(self) -> bool:
+        return any(step.kind == "agent" for row in self.issues for step in row.steps)
+
+    def cells(self, row: IssueResult) -> tuple[str, ...]:
+        return (*cells(row), agent_time(row)) if self.has_agents else cells(row)
 
     def as_json(self) -> str:
         document = ReportDocument(schema="pytest-waves/report", version=JSON_SCHEMA_VERSION,
@@ -97,7 +113,22 @@ def _step_row(step: PlannedStep, record: StepRecord) -> StepResult:
                       duration=round(record.duration, 3), start=_iso(facts.get("start")),
                       end=_iso(facts.get("stop")), command=_text(facts.get("command")),
                       exit_code=_integer(facts.get("exit_code")), pr_url=_text(facts.get("pr_url")),
-                      log=_text(facts.get("log")), output=_text(facts.get("output")))
+                      log=_text(facts.get("log")), output=_text(facts.get("output")),
+                      changes=_changes(facts.get("changes")))
+
+
+def _changes(value: object) -> Changes | None:
+    """An agent step's changes, recorded as JSON (in-process or from a JUnit property)."""
+    if value in (None, ""):
+        return None
+    try:
+        data: Any = json.loads(value) if isinstance(value, str) else value
+        return Changes(commits=[Commit(sha=sha, subject=subject) for sha, subject in data["commits"]],
+                       files=[FileChange(path=path, added=added, removed=removed)
+                              for path, added, removed in data["files"]],
+                       uncommitted=[str(line) for line in data["uncommitted"]])
+    except (ValueError, TypeError, KeyError, ValidationError):
+        return None  # not ours, or from an older run: the report goes on without it
 
 
 def _text(value: object) -> str | None:
@@ -163,6 +194,21 @@ def cells(row: IssueResult) -> tuple[str, ...]:
             row.pr or "—", status, row.criteria or "—", row.risk.level)
 
 
+def agent_time(row: IssueResult) -> str:
+    """How long the issue's agents worked in this run (`4 min 12 s`); — when none was dispatched."""
+    dispatched = [step.duration for step in row.steps if step.changes is not None]
+    return duration_text(sum(dispatched)) if dispatched else "—"
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 def _width(text: str) -> int:
     """Terminal columns: emoji and wide characters take two, joined emoji sequences one glyph's."""
     columns: int = wcswidth(text)
@@ -178,8 +224,8 @@ def terminal_lines(report: Report, width: int | None = None) -> list[str]:
     """The table, fitted to `width` columns when given: long cells wrap at word boundaries within
     their column (a word longer than its column is shortened with …); Markdown and JSON keep the
     full text."""
-    grid = [HEADERS, *(cells(row) for row in report.issues)]
-    widths = _fit([max(_width(row[i]) for row in grid) for i in range(len(HEADERS))], width)
+    grid = [report.headers, *(report.cells(row) for row in report.issues)]
+    widths = _fit([max(_width(row[i]) for row in grid) for i in range(len(grid[0]))], width)
     lines = []
     for index, row in enumerate(grid):
         wrapped = [_wrap(cell, widths[i]) for i, cell in enumerate(row)]
@@ -237,6 +283,18 @@ def step_lines(report: Report) -> list[str]:
         for step in row.steps:
             note = f" — {step.reason}" if step.reason else ""
             lines.append(f"  {step.outcome.symbol} {step.name} ({step.kind}){note}")
+            lines += [f"      {line}" for line in change_lines(step.changes)]
+    return lines
+
+
+def change_lines(changes: Changes | None) -> list[str]:
+    """An agent's commits, files (+added −removed) and what it left uncommitted, a line each."""
+    if changes is None:
+        return []
+    lines = [f"{commit.sha} {commit.subject}" for commit in changes.commits]
+    lines += [f"{change.path} " + ("(binary)" if change.added is None else f"+{change.added} −{change.removed}")
+              for change in changes.files]
+    lines += [f"uncommitted: {line}" for line in changes.uncommitted]
     return lines
 
 

@@ -1,7 +1,7 @@
 """The report's rows, typed: the success-metrics table, the JSON report (`--waves-json`,
 `python -m pytest_waves report`) and its versioned schema (`python -m pytest_waves schema --report`)
 are all these models. rows.py fills them once per plan and run. Version 2 added per-step start/end, command, exit code,
-PR URL and output tail, and the PR's checks per issue.
+PR URL and output tail, and the PR's checks per issue; version 3 each agent step's changes.
 """
 
 from __future__ import annotations
@@ -12,11 +12,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_waves.reporting.status import Outcome, Status
 
-VERSION: Literal[2] = 2
+VERSION: Literal[3] = 3
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Commit(_Strict):
+    sha: str = Field(description="abbreviated to 12 characters")
+    subject: str
+
+
+class FileChange(_Strict):
+    path: str
+    added: int | None = Field(description="lines; null for a binary file")
+    removed: int | None
+
+
+class Changes(_Strict):
+    """What an agent step did to the branch, against its state before dispatch."""
+
+    commits: list[Commit]
+    files: list[FileChange]
+    uncommitted: list[str] = Field(description="`git status --porcelain` lines it left in the worktree")
 
 
 class StepResult(_Strict):
@@ -32,6 +51,7 @@ class StepResult(_Strict):
     pr_url: str | None
     log: str | None = Field(description="the step's full output, on disk")
     output: str | None = Field(description="a failed step's last lines (at most 20 lines, 4000 characters)")
+    changes: Changes | None = Field(description="an agent step that was dispatched: what it changed")
 
 
 class Risk(_Strict):
@@ -73,7 +93,7 @@ class MergeResult(_Strict):
 
 class ReportDocument(_Strict):
     schema_: Literal["pytest-waves/report"] = Field(alias="schema")
-    version: Literal[2]
+    version: Literal[3]
     plan: str
     project: str
     issues: list[IssueResult]

@@ -16,7 +16,7 @@ from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.plan.model import Issue, Wave
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import TerminalRepr
-from pytest_waves.session.live import LiveOutput
+from pytest_waves.session.live import LiveView, live_view
 from pytest_waves.session.state import WavesState, state_of
 from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed
 
@@ -107,7 +107,7 @@ class StepItem(pytest.Item):
         return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
                            forge=state.forge(self.loaded), log_dir=state.log_dir(self.loaded),
                            force=state.is_forced(self.issue.number, self.planned.name),
-                           on_output=LiveOutput.for_config(self.config))
+                           on_output=live_view(self.config, f"#{self.issue.number} {self.planned.name}"))
 
     def describe(self) -> str:
         try:
@@ -118,6 +118,8 @@ class StepItem(pytest.Item):
     def runtest(self) -> None:
         ctx = self.context()
         kind, options = self.planned.kind, self.planned.options
+        if isinstance(ctx.on_output, LiveView):
+            ctx.on_output.start(ctx.log_path())
         try:
             note = kind.verify(options, ctx) if self.state.verify else kind.run(options, ctx)
         except NotVerifiable as exc:
@@ -128,7 +130,7 @@ class StepItem(pytest.Item):
                 ctx.record("output", bounded_tail(exc.output))
             raise
         finally:
-            if isinstance(ctx.on_output, LiveOutput):
+            if isinstance(ctx.on_output, LiveView):
                 ctx.on_output.finish()
             self.user_properties += ctx.properties
         if note:

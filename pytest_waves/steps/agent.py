@@ -9,14 +9,15 @@ the variables it passes through and those it sets.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
 import shlex
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
@@ -102,6 +103,9 @@ class AgentOptions(StepOptions):
     timeout: float | None = Field(default=None, gt=0, description="default: the agent's")
     commits: bool = Field(default=True, description="it must leave new commits on the branch")
     clean: bool = Field(default=True, description="it must leave the worktree clean")
+    if_dirty: Literal["say", "refuse"] = Field(
+        default="say", description="a worktree with uncommitted changes before dispatch (a killed agent's, "
+        "a person's): dispatch and say so, or refuse and dispatch nothing")
     done_when: DoneWhen | None = Field(default=None, description="acceptance: when it holds before dispatch, "
                                        "the agent is not run again")
 
@@ -144,11 +148,13 @@ class AgentStep(StepKind[AgentOptions]):
         if not ctx.force and not self._unmet(options, ctx, repo, environment):
             return "already satisfied: not dispatched (--waves-force-step to run it again)"
         missing = self._require_variables(self._name(options, ctx), agent)
+        left = self._left_before(options, repo)
         before = repo.head.commit.hexsha
         lock_before = (Path(repo.git_dir) / "index.lock").exists()
         timeout = options.timeout or agent.timeout
         log = ctx.log_path()
         ctx.record("log", str(log))
+        ctx.record("command", shlex.join(argv))
         try:
             result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
                                  on_line=ctx.on_output)
@@ -158,23 +164,42 @@ class AgentStep(StepKind[AgentOptions]):
             raise not_installed(argv[0], f"agent {options.use or next(iter(ctx.plan.plan.agents), '')}") from None
         except KeyboardInterrupt:  # run_command killed the agent's group on the way out
             self._tidy_after_kill(ctx, lock_before)
+            record_changes(ctx, before)  # what it left behind, uncommitted files too
             raise
         ctx.record("exit_code", result.exit_code)
-        ctx.record("command", shlex.join(argv))
         shown = masking.mask(f"$ {shlex.join(argv)}")
         tail = "\n".join(result.tail())
         if result.timed_out:
             tidied = self._tidy_after_kill(ctx, lock_before)
+            changes = record_changes(ctx, before)
             raise StepFailed(f"agent timed out after {timeout:g}s; its process group was killed",
-                             [shown, *tidied, f"log: {log}"], output=tail)
+                             [shown, *tidied, *changes.uncommitted_note(), f"log: {log}"], output=tail)
+        changes = record_changes(ctx, before)
         if result.exit_code != 0:
-            raise StepFailed(f"agent exited with {result.exit_code}", [shown, f"log: {log}"], output=tail)
+            raise StepFailed(f"agent exited with {result.exit_code}", [shown, *changes.uncommitted_note(), f"log: {log}"],
+                             output=tail)
         repo = gitops.open_repo(ctx.worktree)  # the agent may have switched branches under us
         problems = self._problems(options, ctx, repo, environment, since=before)
         if problems:
-            raise StepFailed("the agent finished, but its work is not accepted", [*problems, f"log: {log}"],
+            before_it = [f"uncommitted before it started: {', '.join(left)}"] if left else []
+            raise StepFailed("the agent finished, but its work is not accepted", [*problems, *before_it, f"log: {log}"],
                              output=tail)
-        return f"agent finished in {result.duration:.1f}s with {_changes(repo, before)}" + (f"; {missing}" if missing else "")
+        said = [f"dispatched into a worktree with uncommitted changes from before: {', '.join(left)}"] if left else []
+        said += [missing] if missing else []
+        return f"agent finished in {result.duration:.1f}s with {changes.summary()}" + "".join(f"; {s}" for s in said)
+
+    @staticmethod
+    def _left_before(options: AgentOptions, repo: git.Repo) -> list[str]:
+        """What the worktree holds uncommitted before dispatch: said, or a reason not to dispatch
+        (an agent may commit or discard what someone else left there)."""
+        import pytest_waves.engine.gitops as gitops
+
+        left = gitops.dirty_lines(repo)
+        if left and options.if_dirty == "refuse":
+            raise StepFailed(f"the worktree has uncommitted changes: {', '.join(left[:5])}"
+                             + (f" and {len(left) - 5} more" if len(left) > 5 else "") + "; nothing was dispatched",
+                             ["commit, stash or remove them, or set `if_dirty: say` to dispatch anyway"])
+        return left
 
     def verify(self, options: AgentOptions, ctx: StepContext) -> str | None:
         import pytest_waves.engine.gitops as gitops
@@ -310,11 +335,45 @@ def agent_secrets(name: str, agent: Agent) -> dict[str, str]:
     return found
 
 
-def _changes(repo: git.Repo, before: str) -> str:
-    """What the agent did to the branch: its commits, and the files they changed."""
-    commits = int(repo.git.rev_list("--count", f"{before}..HEAD"))
-    stat = repo.git.diff("--shortstat", before, "HEAD").strip()  # "3 files changed, 40 insertions(+), 2 …"
-    return f"{commits} new commit{'s' * (commits != 1)}" + (f" ({stat})" if stat else "")
+@dataclass(frozen=True)
+class Changes:
+    """What an agent did to its branch: commits (sha, subject), the files they changed (path, lines
+    added, removed; None for a binary file), and what it left uncommitted."""
+
+    commits: list[tuple[str, str]]
+    files: list[tuple[str, int | None, int | None]]
+    uncommitted: list[str]
+
+    def summary(self) -> str:
+        """`2 new commits (3 files, +40 −2)`."""
+        count, files = len(self.commits), self.files
+        added = sum(f[1] or 0 for f in files)
+        removed = sum(f[2] or 0 for f in files)
+        stat = f" ({len(files)} file{'s' * (len(files) != 1)}, +{added} −{removed})" if files else ""
+        return f"{count} new commit{'s' * (count != 1)}{stat}"
+
+    def uncommitted_note(self) -> list[str]:
+        left = self.uncommitted
+        return [f"left uncommitted in the worktree: {', '.join(left[:10])}"
+                + (f" and {len(left) - 10} more" if len(left) > 10 else "")] if left else []
+
+
+def record_changes(ctx: StepContext, before: str) -> Changes:
+    """What the agent did since `before`, recorded for the reports as JSON (a JUnit file keeps it too)."""
+    import pytest_waves.engine.gitops as gitops
+
+    repo = gitops.open_repo(ctx.worktree)
+    listing = str(repo.git.log("--reverse", "--format=%H %s", f"{before}..HEAD", "--"))
+    commits = [(sha[:12], subject) for sha, _, subject in (line.partition(" ") for line in listing.splitlines() if line)]
+    files: list[tuple[str, int | None, int | None]] = []
+    for line in str(repo.git.diff("--numstat", "-z", "--no-renames", before, "HEAD")).split("\0"):
+        added, _, rest = line.partition("\t")
+        removed, _, path = rest.partition("\t")
+        if path:  # "-" for a binary file's lines
+            files.append((path, int(added) if added.isdigit() else None, int(removed) if removed.isdigit() else None))
+    changes = Changes(commits, files, gitops.dirty_lines(repo))
+    ctx.record("changes", json.dumps(asdict(changes), ensure_ascii=False))
+    return changes
 
 
 def _fill(template: str, fields: dict[str, str]) -> str:

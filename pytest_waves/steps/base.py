@@ -55,7 +55,7 @@ class StepContext:
     forge: Forge
     log_dir: Path = Path(".waves/logs")  # this run's logs
     force: bool = False  # named by --waves-force-step: redo even what is already satisfied
-    on_output: Callable[[str], None] | None = None  # a command's lines as they come (-v, one process)
+    on_output: Callable[[str], None] | None = None  # a command's lines as they come (the live view, -v)
     properties: list[tuple[str, object]] = field(default_factory=list)
 
     @property
