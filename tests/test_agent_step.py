@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import git
 import pytest
@@ -280,8 +283,9 @@ def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
     tree = world.worktree("wt/issue-7", "feature/issue-7")
     plan = plan_text(world, issue(agent_steps("locked")), extra=agents_block(agent))
     pytester.path.joinpath("plan.yaml").write_text(plan)
-    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml"], cwd=pytester.path,
-                           start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reports = ["--waves-json=r.json", "--junitxml=j.xml", "--waves-report=r.md"]
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", "-p", "no:cacheprovider", *reports],
+                           cwd=pytester.path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not (tmp_path / "ready").exists():
         assert time.monotonic() < deadline and run.poll() is None, "the agent never started"
@@ -289,6 +293,17 @@ def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
     os.killpg(run.pid, sig)  # the terminal's Ctrl-C, or CI cancelling the job
     output = run.communicate(timeout=60)[0].decode()
     assert run.returncode == pytest.ExitCode.INTERRUPTED, output
+    # the step says it was interrupted, in every report: not "not run", not "failed"
+    how = "Ctrl-C" if sig == signal.SIGINT else "terminated by signal SIGTERM"
+    assert re.search(r"1  +#7  +Seven  +0/1  +—  +⏹ interrupted \(step agent interrupted\)", output), output
+    assert re.search(r"=+ 1 interrupted in [\d.]+s", output), output
+    (step,) = json.loads((pytester.path / "r.json").read_text())["issues"][0]["steps"]
+    assert step["outcome"] == "interrupted" and re.fullmatch(rf"interrupted \({how}\) after \d+\.\d s", step["reason"])
+    assert step["start"] and step["end"] and step["changes"] is not None
+    case = ElementTree.parse(pytester.path / "j.xml").find(".//testcase")
+    assert case is not None and case.find("failure") is not None
+    assert ("waves.interrupted", step["reason"]) in {(p.get("name"), p.get("value")) for p in case.iter("property")}
+    assert "⏹ interrupted (step agent interrupted)" in (pytester.path / "r.md").read_text()
     for pid in map(int, (tmp_path / "pids").read_text().split()):
         assert not _alive(pid), f"process {pid} outlived the interrupted run"
     assert not (Path(tree.git_dir) / "index.lock").exists(), "the killed agent's index.lock was left behind"
@@ -334,8 +349,6 @@ def test_an_agent_whose_done_file_main_already_had_is_dispatched(world: GitWorld
 
 
 def test_what_each_agent_did_is_in_every_report(run_agent, pytester: pytest.Pytester) -> None:
-    import json
-
     result = run_agent(agent_steps("work"), "-v", "--waves-json=r.json", "--waves-report=r.md", "--junitxml=j.xml")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*✅ agent (agent) — agent finished in *s with 1 new commit (1 file, +2 −0)",
@@ -359,8 +372,6 @@ def test_what_each_agent_did_is_in_every_report(run_agent, pytester: pytest.Pyte
 
 def test_a_timed_out_agent_says_what_it_left_and_the_next_dispatch_into_it_says_so(
         run_agent, world: GitWorld, tmp_path: Path, pytester: pytest.Pytester) -> None:
-    import json
-
     killed = run_agent(agent_steps("half-done"), "--waves-json=r.json", timeout=2)
     killed.assert_outcomes(failed=1)
     killed.stdout.fnmatch_lines(["*agent timed out after 2s*", "*left uncommitted in the worktree: ?? draft.txt"])

@@ -59,7 +59,9 @@ class Outcomes:
             return
         record.facts.update(facts)
         record.duration += report.duration
-        if hasattr(report, "wasxfail"):
+        if "interrupted" in facts:  # the step's own report of a Ctrl-C or SIGTERM (see session/items.py)
+            record.outcome, record.reason = Outcome.INTERRUPTED, str(facts["interrupted"])
+        elif hasattr(report, "wasxfail"):
             record.outcome, record.reason = Outcome.DEFERRED, str(report.wasxfail)
         elif report.failed:
             record.outcome = Outcome.FAILED
@@ -80,6 +82,10 @@ class Outcomes:
             status = Status.FAILED
             reason = next(f"step {n} {CRASHED if records[n].reason == CRASHED else 'failed'}" for n in applicable
                           if n in records and records[n].outcome == Outcome.FAILED)
+        elif any(r.outcome == Outcome.INTERRUPTED for r in outcomes):
+            status = Status.INTERRUPTED
+            reason = next(f"step {n} interrupted" for n in applicable
+                          if n in records and records[n].outcome == Outcome.INTERRUPTED)
         elif any(r.outcome == Outcome.DEFERRED for r in outcomes):
             status, reason = Status.DEFERRED, next(r.reason for r in outcomes if r.outcome == Outcome.DEFERRED)
         elif outcomes and outcomes[0].outcome == Outcome.SKIPPED and outcomes[0].reason.startswith("blocked by"):

@@ -52,14 +52,15 @@ class Report:
     def whole(self) -> bool:
         """Did every step and merge check of the plan run (or get skipped for a reason)? Not after
         -k, -m, --lf or --deselect chose part of it, nor after -x stopped it half-way."""
-        return all(step.outcome != Outcome.NOT_RUN for row in self.issues for step in row.steps) and all(
+        return all(step.outcome not in (Outcome.NOT_RUN, Outcome.INTERRUPTED)
+                   for row in self.issues for step in row.steps) and all(
             check.outcome != Outcome.NOT_RUN for row in self.merges for check in row.checks.values())
 
     def statuses(self) -> dict[int, str]:
         """What a later rerun may trust of each issue: its status when every step of it ran; when
         only part did, only a failure (one failed step is enough to say it is not done)."""
         return {row.issue: row.status.value for row in self.issues
-                if row.status in (Status.FAILED, Status.DEFERRED)
+                if row.status in (Status.FAILED, Status.DEFERRED, Status.INTERRUPTED)
                 or all(step.outcome != Outcome.NOT_RUN for step in row.steps)}
 
     def step_outcomes(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ class Status(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     DEFERRED = "deferred"
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM stopped one of its steps while it ran
     NOT_RUN = "not run"
 
     @property
@@ -30,6 +31,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     DEFERRED = "deferred"
+    INTERRUPTED = "interrupted"
     NOT_RUN = "not run"
 
     @property
@@ -38,9 +40,9 @@ class Outcome(StrEnum):
 
 
 _STATUS_SYMBOLS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.BLOCKED: "⏸", Status.DEFERRED: "⏭",
-                   Status.NOT_RUN: "⚪"}
+                   Status.INTERRUPTED: "⏹", Status.NOT_RUN: "⚪"}
 _OUTCOME_SYMBOLS = {Outcome.PASSED: "✅", Outcome.FAILED: "❌", Outcome.SKIPPED: "⏸", Outcome.DEFERRED: "⏭",
-                    Outcome.NOT_RUN: "⚪"}
+                    Outcome.INTERRUPTED: "⏹", Outcome.NOT_RUN: "⚪"}
 
 CRASHED = "crashed its worker"  # a step whose xdist worker died ("???" phase): its reason
 RAN = (Outcome.PASSED, Outcome.FAILED, Outcome.DEFERRED)  # skipped and blocked steps did not run

@@ -35,7 +35,8 @@ _INTERVALS = [(n * unit, f"{n}{name}") for unit, name, counts in (
 
 # How each outcome is drawn (Mermaid's task tags) and said (after the bar's name).
 _DRAWN = {Outcome.PASSED: ("done", ""), Outcome.FAILED: ("crit", " — failed"),
-          Outcome.DEFERRED: ("active", " — deferred")}
+          Outcome.DEFERRED: ("active", " — deferred"), Outcome.INTERRUPTED: ("", " — interrupted")}
+_TIMED = (*RAN, Outcome.INTERRUPTED)  # steps that ran, if only part of the way: they have a bar
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def render(report: Report, *, per_step: bool) -> list[str]:
         elif per_step:
             lines = [_bar(f"#{row.issue} {step.name}", _DRAWN[step.outcome], f"s{row.issue}_{n}",
                           _millis(step.start), _millis(step.end), axis)
-                     for n, step in enumerate(row.steps) if step.outcome in RAN and step.start and step.end]
+                     for n, step in enumerate(row.steps) if step.outcome in _TIMED and step.start and step.end]
         else:
             lines = [_bar(f"#{row.issue} {row.title}", _drawn_as(row), f"i{row.issue}", *span, axis)]
         section = _shortened(f"Wave {row.wave} {row.wave_name}".strip())
@@ -89,7 +90,7 @@ def _millis(iso: str) -> int:
 
 
 def _span(row: IssueResult) -> tuple[int, int] | None:
-    times = [(_millis(s.start), _millis(s.end)) for s in row.steps if s.outcome in RAN and s.start and s.end]
+    times = [(_millis(s.start), _millis(s.end)) for s in row.steps if s.outcome in _TIMED and s.start and s.end]
     return (min(s for s, _ in times), max(e for _, e in times)) if times else None
 
 
@@ -97,7 +98,8 @@ def _drawn_as(row: IssueResult) -> tuple[str, str]:
     """(Mermaid's tag, what the label says) for an issue's bar."""
     if row.status == Status.NOT_RUN:  # only part of it was selected
         return "", f" — partly run ({row.steps_passed}/{row.steps_total} steps passed)"
-    return _DRAWN[{Status.FAILED: Outcome.FAILED, Status.DEFERRED: Outcome.DEFERRED}.get(row.status, Outcome.PASSED)]
+    return _DRAWN[{Status.FAILED: Outcome.FAILED, Status.DEFERRED: Outcome.DEFERRED,
+                   Status.INTERRUPTED: Outcome.INTERRUPTED}.get(row.status, Outcome.PASSED)]
 
 
 def _axis(project: str, start: int, end: int, *, clock: bool) -> _Axis:

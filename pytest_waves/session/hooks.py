@@ -92,6 +92,13 @@ class WavesRun:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.outcomes.add(report)  # on the controller this sees every worker's reports
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+        """A step stopped by Ctrl-C or SIGTERM (session/items.py) is counted as interrupted, not failed."""
+        if report.when == "call" and any(key == "waves.interrupted" for key, _ in report.user_properties):
+            return "interrupted", "I", ("INTERRUPTED", {"yellow": True})
+        return None
+
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if self.settings.worker or self.settings.collect_only:
             return

@@ -3,10 +3,11 @@ PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -14,6 +15,7 @@ import pytest_waves.session.gate as gate
 import pytest_waves.session.wave_items as wave_items
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.plan.model import Issue, Wave
+from pytest_waves.engine.masking import mask_report
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import TerminalRepr
 from pytest_waves.session.live import LiveView, live_view
@@ -120,6 +122,7 @@ class StepItem(pytest.Item):
         kind, options = self.planned.kind, self.planned.options
         if isinstance(ctx.on_output, LiveView):
             ctx.on_output.start(ctx.log_path())
+        started = time.time()
         try:
             note = kind.verify(options, ctx) if self.state.verify else kind.run(options, ctx)
         except NotVerifiable as exc:
@@ -129,12 +132,39 @@ class StepItem(pytest.Item):
             if exc.output.strip():
                 ctx.record("output", bounded_tail(exc.output))
             raise
+        except KeyboardInterrupt as exc:
+            self._report_interrupted(ctx, started, str(exc) or "Ctrl-C")
+            raise
         finally:
             if isinstance(ctx.on_output, LiveView):
                 ctx.on_output.finish()
             self.user_properties += ctx.properties
+            ctx.properties.clear()
         if note:
             self.user_properties.append(("waves.note", note))
+
+    def _report_interrupted(self, ctx: StepContext, started: float, how: str) -> None:
+        """Ctrl-C or SIGTERM stopped this step while it ran. pytest makes no report for a phase
+        that ends so; without one the step would read "not run" everywhere. Its reports are made
+        here (a call that says how it was stopped, a teardown that carries the properties to JUnit),
+        then the interrupt goes on."""
+        stopped = time.time()
+        reason = f"interrupted ({how}) after {stopped - started:.1f} s"
+        ctx.record("interrupted", reason)
+        ctx.record("start", round(started, 3))
+        ctx.record("stop", round(stopped, 3))
+        self.user_properties += ctx.properties
+        ctx.properties.clear()
+        keywords: dict[str, Literal[1]] = {name: 1 for name in self.keywords}
+        call = pytest.TestReport(self.nodeid, self.location, keywords, "failed",
+                                 f"#{self.issue.number} {self.planned.name}: {reason}", "call",
+                                 duration=stopped - started, start=started, stop=stopped,
+                                 user_properties=list(self.user_properties))
+        teardown = pytest.TestReport(self.nodeid, self.location, keywords, "passed", None, "teardown",
+                                     start=stopped, stop=stopped, user_properties=list(self.user_properties))
+        for report in (call, teardown):
+            mask_report(report)
+            self.ihook.pytest_runtest_logreport(report=report)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:
