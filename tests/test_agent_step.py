@@ -67,6 +67,18 @@ elif label == "merging":  # stops in a conflicted merge, then hangs
     subprocess.run(["git", "merge", "-q", "side"])
     Path({ready!r}).touch()
     time.sleep(300)
+elif label == "flaky":  # rate-limited on its first call, then it works
+    if len(calls.read_text().split()) == 1:
+        print("API Error: HTTP 429 Too Many Requests")
+        sys.exit(1)
+    commit("agent.txt", prompt + "\\n")
+elif label == "latin-1":  # a file name that is not UTF-8
+    Path(os.fsdecode(b"caf\\xe9.txt")).write_text("menu\\n")
+    subprocess.run(["git", "add", "-A"], check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "agent: menu"], check=True)
+elif label == "orphan":  # leaves an unborn branch checked out, then fails
+    subprocess.run(["git", "checkout", "-q", "--orphan", "scratch"], check=True)
+    sys.exit(2)
 elif label == "half-done":  # one commit, a file written but not committed, then it hangs
     commit("agent.txt", "part one\\n")
     Path("draft.txt").write_text("half\\n")
@@ -392,3 +404,46 @@ def test_a_timed_out_agent_says_what_it_left_and_the_next_dispatch_into_it_says_
                                   "*set `if_dirty: say` to dispatch anyway"])
     assert calls(tmp_path) == ["half-done", "work"]
     assert (tree / "draft.txt").read_text() == "half\n" and git.Repo(tree).head.commit.hexsha == head
+
+
+def test_a_transient_failure_is_retried_with_each_attempt_logged(run_agent, pytester: pytest.Pytester,
+                                                                 tmp_path: Path, world: GitWorld, agent: Path) -> None:
+    retrying = agents_block(agent) + "    retries: 2\n    backoff: 0\n    retry_on: {output: ['\\b429\\b']}\n"
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(agent_steps("flaky")), extra=retrying))
+    result = pytester.runpytest("--waves", "plan.yaml", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["    | [[]pytest-waves[]] attempt 1: exit 1, output matched /\\b429\\b/: API Error: HTTP 429 "
+                                 "Too Many Requests; retried after 0 s (log: *",  # the live view says it as it happens
+                                 "*✅ agent (agent) — agent finished in *; after 2 attempts (attempt 1: exit 1, output "
+                                 "matched /\\b429\\b/: API Error: HTTP 429 Too Many Requests)"])
+    assert calls(tmp_path) == ["flaky", "flaky"]
+    logs = sorted(path.name for path in (pytester.path / ".waves/logs").rglob("issue7-agent*.log"))
+    assert logs == ["issue7-agent.attempt2.log", "issue7-agent.log"]
+    # a failure that is not transient is not retried
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(agent_steps("fail")), extra=retrying))
+    failed = pytester.runpytest("--waves", "plan.yaml")
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(["*agent exited with 3 (attempt 1 of 3)"])
+    assert calls(tmp_path) == ["flaky", "flaky", "fail"]
+
+
+def test_retries_stop_at_their_number_and_each_attempt_is_said(run_agent, pytester: pytest.Pytester, tmp_path: Path,
+                                                              world: GitWorld, agent: Path) -> None:
+    retrying = agents_block(agent) + "    retries: 1\n    backoff: 0\n"  # any non-zero exit
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(agent_steps("fail")), extra=retrying))
+    failed = pytester.runpytest("--waves", "plan.yaml")
+    failed.assert_outcomes(failed=1)
+    failed.stdout.fnmatch_lines(["*agent exited with 3 (attempt 2 of 2)",
+                                 "*attempt 1: exit 3; retried after 0 s (log: */issue7-agent.log)",
+                                 "*log: */issue7-agent.attempt2.log"])
+    assert calls(tmp_path) == ["fail", "fail"]
+
+
+def test_the_account_of_changes_never_hides_the_verdict(run_agent, pytester: pytest.Pytester) -> None:
+    latin = run_agent(agent_steps("latin-1"), "--waves-json=r.json", "--waves-report=r.md")
+    latin.assert_outcomes(passed=1)
+    (step,) = json.loads((pytester.path / "r.json").read_text())["issues"][0]["steps"]
+    assert step["changes"]["files"] == [{"path": "caf\ufffd.txt", "added": 1, "removed": 0}]
+    orphan = run_agent(agent_steps("orphan"))
+    orphan.assert_outcomes(failed=1)
+    orphan.stdout.fnmatch_lines(["*agent exited with 2"])  # not git's complaint about an unborn branch

@@ -147,9 +147,10 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
 
 def _header(cmd: str | Sequence[str], cwd: Path) -> list[str]:
     """What the log is a log of: the command as the plan gave it (masked), where and when."""
-    shown = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    # each part masked before quoting: a quoted secret would no longer look like itself
+    shown = mask(cmd) if isinstance(cmd, str) else shlex.join(mask(part) for part in cmd)
     when = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return [mask(f"$ {shown}").replace("\n", "\\n"), f"cwd: {cwd}", f"started: {when}"]
+    return [f"$ {shown}".replace("\n", "\\n"), f"cwd: {cwd}", f"started: {when}"]
 
 
 def _finish_reading(process: subprocess.Popen[bytes], reader: _Reader) -> None:

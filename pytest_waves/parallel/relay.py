@@ -28,7 +28,7 @@ class LiveRelay:
         self.folder, self.write_line = folder, write_line
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.seen: dict[str, tuple[str, int, bool]] = {}  # worker → (its step, lines shown up to, log said)
+        self.seen: dict[str, tuple[int, bool]] = {}  # a step's feed → (lines shown up to, log said)
         self.thread = threading.Thread(target=self._loop, daemon=True, name="waves-live-relay")
 
     def start(self) -> None:
@@ -51,15 +51,17 @@ class LiveRelay:
             self._show_news()
 
     def _show_news(self) -> None:
-        for worker, feed in sorted(read_feeds(self.folder).items()):
-            for line in self._news(worker, feed):
+        for path, feed in read_feeds(self.folder).items():
+            worker = path.name.split(".")[0]
+            for line in self._news(path.name, worker, feed):
                 self.write_line(line)
+            if feed.get("done"):  # all of it shown: the step's feed is done with
+                self.seen.pop(path.name, None)
+                path.unlink(missing_ok=True)
 
-    def _news(self, worker: str, feed: dict[str, Any]) -> list[str]:
+    def _news(self, key: str, worker: str, feed: dict[str, Any]) -> list[str]:
         """The feed's lines not shown yet; remembers what it shows."""
-        step, upto, log_said = self.seen.get(worker, ("", 0, False))
-        if feed.get("step") != step:  # a new step on this worker
-            step, upto, log_said = str(feed.get("step")), 0, False
+        upto, log_said = self.seen.get(key, (0, False))
         lines = []
         if feed.get("log") and not log_said:
             lines.append(f"[{worker}] {feed['label']} | log: {feed['log']} (tail -f to follow)")
@@ -69,7 +71,7 @@ class LiveRelay:
             skipped = at - upto - 1
             lines.append(f"[{worker}] {feed['label']} | {f'(+{skipped} lines) ' if skipped else ''}{feed['line']}")
             upto = at
-        self.seen[worker] = (step, upto, log_said)
+        self.seen[key] = (upto, log_said)
         return lines
 
     # pytest's report lines, written by the main thread, are not cut by a relayed one

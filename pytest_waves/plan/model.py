@@ -168,6 +168,24 @@ def _forge_short_form(data: Any) -> Any:
 AGENT_PRESETS = ("claude", "codex", "amp", "aider", "gemini")  # their commands: steps/agent.py
 
 
+class RetryOn(Strict):
+    """Which failures of an agent are transient (a rate limit, a dropped connection): retried."""
+
+    exit: list[int] = Field(default_factory=list, description="exit codes")
+    output: list[str] = Field(default_factory=list, description="regular expressions, searched in its output "
+                              "(e.g. '\\b429\\b', 'rate limit')")
+
+    @field_validator("output")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return patterns
+
+
 class Agent(Strict):
     """A coding agent the plan may dispatch: a command template run without a shell, or a preset for a
     known agent CLI (chosen by `preset:`, or by the agent's name when it is a preset's)."""
@@ -185,6 +203,11 @@ class Agent(Strict):
     set_env: dict[str, str] = Field(default_factory=dict, description="variables set to these values (not secrets)")
     missing_env: Literal["error", "warn"] = Field(default="error", description="a variable of env/pass_env "
                                                   "that is not set: fail before dispatch, or say so and go on")
+    retries: int = Field(default=0, ge=0, le=10, description="attempts after a failed one that `retry_on` calls "
+                         "transient (a timeout never is)")
+    retry_on: RetryOn = Field(default_factory=RetryOn, description="exit codes and output patterns of a transient "
+                              "failure; neither given: any non-zero exit")
+    backoff: float = Field(default=30, ge=0, description="seconds before the first retry, doubled for each next one")
 
 
 class MergeChecks(Strict):

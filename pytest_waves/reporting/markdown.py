@@ -4,7 +4,13 @@ that GitHub renders in a PR comment or job summary, and each failed step's comma
 from __future__ import annotations
 
 from pytest_waves.reporting import timeline
-from pytest_waves.reporting.rows import Report, change_lines, duration_text
+from pytest_waves.reporting.rows import (
+    HEADERS,
+    Report,
+    cells,
+    change_lines,
+    duration_text,
+)
 from pytest_waves.reporting.schema import IssueResult
 from pytest_waves.reporting.status import FAILING, Outcome
 
@@ -17,10 +23,12 @@ def render(report: Report, *, per_step: bool = False, for_comment: bool = False)
     """The report. For the tracking comment, without what changes every run (the timeline, the log
     paths, which name the run), so that an unchanged result writes nothing."""
     table, merges = report.issues, report.merges
+    # the comment leaves out the agents' times too: they differ every run
+    headers = HEADERS if for_comment else report.headers
     out = [f"## Success metrics — {_escape(report.loaded.plan.project)}", "",
-           "| " + " | ".join(report.headers) + " |", "|" + "---|" * len(report.headers)]
+           "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in table:
-        shown = list(report.cells(row))
+        shown = list(cells(row) if for_comment else report.cells(row))
         if row.pr_url:
             shown[4] = f"[{shown[4]}]({row.pr_url})"
         out.append("| " + " | ".join(_escape(cell) for cell in shown) + " |")
@@ -33,7 +41,8 @@ def render(report: Report, *, per_step: bool = False, for_comment: bool = False)
             for row in table]
     if not for_comment:
         out += timeline.render(report, per_step=per_step)
-    out += changes(table)
+    if not for_comment:
+        out += changes(table)
     out += failed_steps(table, logs=not for_comment)
     return "\n".join(out) + "\n"
 

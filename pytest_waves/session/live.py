@@ -107,9 +107,9 @@ class LiveFeed(LiveView):
 
     def __init__(self, folder: Path, worker: str, label: str) -> None:
         super().__init__()
-        self.path = folder / f"{worker}.json"
-        self.state: dict[str, Any] = {"label": label, "step": f"{time.time():.6f}", "count": 0, "line": None,
-                                      "log": None, "done": False}
+        # one file a step: the next step on this worker cannot overwrite a last line not yet shown
+        self.path = folder / f"{worker}.{time.time_ns():020d}.json"
+        self.state: dict[str, Any] = {"label": label, "count": 0, "line": None, "log": None, "done": False}
 
     def __call__(self, line: str) -> None:
         with self.lock:
@@ -117,7 +117,7 @@ class LiveFeed(LiveView):
         super().__call__(line)
 
     def _pass_on(self, line: str, skipped: int) -> None:
-        self.state["line"], self.state["shown_at"] = shown(line), self.state["count"] - skipped
+        self.state["line"], self.state["shown_at"] = shown(line), self.state["count"]  # the passed line's index
         self._write()
 
     def _say_log(self, log: Path) -> None:
@@ -150,12 +150,12 @@ def live_view(config: pytest.Config, label: str) -> LiveView | None:
     return None if terminal is None else LiveOutput(terminal, config.pluginmanager.get_plugin("capturemanager"))
 
 
-def read_feeds(folder: Path) -> dict[str, dict[str, Any]]:
-    """worker → its feed's latest state, as LiveFeed wrote it."""
+def read_feeds(folder: Path) -> dict[Path, dict[str, Any]]:
+    """Each step's feed (named worker.start.json, so sorted they come in order) → its latest state."""
     feeds = {}
-    for path in folder.glob("gw*.json"):
+    for path in sorted(folder.glob("gw*.json")):
         try:
-            feeds[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            feeds[path] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            continue  # gone meanwhile: the worker stopped
+            continue  # gone meanwhile
     return feeds

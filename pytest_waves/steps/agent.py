@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 import shlex
+import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, field_validator
 
 import pytest_waves.engine.masking as masking
-from pytest_waves.engine.commands import run_command
+from pytest_waves.engine.commands import CommandResult, run_command
 from pytest_waves.steps.base import (
     NotVerifiable,
     StepContext,
@@ -152,20 +153,32 @@ class AgentStep(StepKind[AgentOptions]):
         before = repo.head.commit.hexsha
         lock_before = (Path(repo.git_dir) / "index.lock").exists()
         timeout = options.timeout or agent.timeout
-        log = ctx.log_path()
-        ctx.record("log", str(log))
         ctx.record("command", shlex.join(argv))
-        try:
-            result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
-                                 on_line=ctx.on_output)
-        except FileNotFoundError as exc:
-            if exc.filename != argv[0]:
+        retried: list[str] = []  # why each failed attempt before this one was retried
+        attempts: list[str] = []  # the same, with its wait and log, for a failure's details
+        while True:
+            log = ctx.log_path() if not attempts else ctx.log_path().with_suffix(f".attempt{len(attempts) + 1}.log")
+            ctx.record("log", str(log))
+            try:
+                result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
+                                     on_line=ctx.on_output)
+            except FileNotFoundError as exc:
+                if exc.filename != argv[0]:
+                    raise
+                raise not_installed(argv[0], f"agent {options.use or next(iter(ctx.plan.plan.agents), '')}") from None
+            except KeyboardInterrupt:  # run_command killed the agent's group on the way out
+                self._tidy_after_kill(ctx, lock_before)
+                record_changes(ctx, before)  # what it left behind, uncommitted files too
                 raise
-            raise not_installed(argv[0], f"agent {options.use or next(iter(ctx.plan.plan.agents), '')}") from None
-        except KeyboardInterrupt:  # run_command killed the agent's group on the way out
-            self._tidy_after_kill(ctx, lock_before)
-            record_changes(ctx, before)  # what it left behind, uncommitted files too
-            raise
+            transient = _transient(agent, result) if len(attempts) < agent.retries else None
+            if transient is None:
+                break
+            wait = agent.backoff * 2 ** len(attempts)
+            retried.append(f"attempt {len(attempts) + 1}: {transient}")
+            attempts.append(f"{retried[-1]}; retried after {wait:g} s (log: {log})")
+            if ctx.on_output is not None:
+                ctx.on_output(f"[pytest-waves] {attempts[-1]}")
+            time.sleep(wait)
         ctx.record("exit_code", result.exit_code)
         shown = masking.mask(f"$ {shlex.join(argv)}")
         tail = "\n".join(result.tail())
@@ -173,11 +186,12 @@ class AgentStep(StepKind[AgentOptions]):
             tidied = self._tidy_after_kill(ctx, lock_before)
             changes = record_changes(ctx, before)
             raise StepFailed(f"agent timed out after {timeout:g}s; its process group was killed",
-                             [shown, *tidied, *changes.uncommitted_note(), f"log: {log}"], output=tail)
+                             [shown, *attempts, *tidied, *changes.uncommitted_note(), f"log: {log}"], output=tail)
         changes = record_changes(ctx, before)
         if result.exit_code != 0:
-            raise StepFailed(f"agent exited with {result.exit_code}", [shown, *changes.uncommitted_note(), f"log: {log}"],
-                             output=tail)
+            tried = f" (attempt {len(attempts) + 1} of {agent.retries + 1})" if agent.retries else ""
+            raise StepFailed(f"agent exited with {result.exit_code}{tried}",
+                             [shown, *attempts, *changes.uncommitted_note(), f"log: {log}"], output=tail)
         repo = gitops.open_repo(ctx.worktree)  # the agent may have switched branches under us
         problems = self._problems(options, ctx, repo, environment, since=before)
         if problems:
@@ -186,6 +200,7 @@ class AgentStep(StepKind[AgentOptions]):
                              output=tail)
         said = [f"dispatched into a worktree with uncommitted changes from before: {', '.join(left)}"] if left else []
         said += [missing] if missing else []
+        said += [f"after {len(retried) + 1} attempts ({'; '.join(retried)})"] if retried else []
         return f"agent finished in {result.duration:.1f}s with {changes.summary()}" + "".join(f"; {s}" for s in said)
 
     @staticmethod
@@ -359,21 +374,55 @@ class Changes:
 
 
 def record_changes(ctx: StepContext, before: str) -> Changes:
-    """What the agent did since `before`, recorded for the reports as JSON (a JUnit file keeps it too)."""
+    """What the agent did since `before`, recorded for the reports as JSON (a JUnit file keeps it too).
+    What git cannot say (the agent left an unborn branch, say) is left out: the step's own verdict
+    must not give way to a failure of this account."""
+    import git as gitpython
+
     import pytest_waves.engine.gitops as gitops
 
     repo = gitops.open_repo(ctx.worktree)
-    listing = str(repo.git.log("--reverse", "--format=%H %s", f"{before}..HEAD", "--"))
+    try:
+        listing = _text(repo.git.log("--reverse", "--format=%H %s", f"{before}..HEAD", "--", stdout_as_string=False))
+        numstat = _text(repo.git.diff("--numstat", "-z", "--no-renames", before, "HEAD", stdout_as_string=False))
+    except gitpython.GitCommandError:
+        listing = numstat = ""
     commits = [(sha[:12], subject) for sha, _, subject in (line.partition(" ") for line in listing.splitlines() if line)]
     files: list[tuple[str, int | None, int | None]] = []
-    for line in str(repo.git.diff("--numstat", "-z", "--no-renames", before, "HEAD")).split("\0"):
+    for line in numstat.split("\0"):
         added, _, rest = line.partition("\t")
         removed, _, path = rest.partition("\t")
         if path:  # "-" for a binary file's lines
             files.append((path, int(added) if added.isdigit() else None, int(removed) if removed.isdigit() else None))
-    changes = Changes(commits, files, gitops.dirty_lines(repo))
+    try:
+        left = gitops.dirty_lines(repo)
+    except gitpython.GitCommandError:
+        left = []
+    changes = Changes(commits, files, left)
     ctx.record("changes", json.dumps(asdict(changes), ensure_ascii=False))
     return changes
+
+
+def _text(output: object) -> str:
+    """git's bytes as text: a name that is not UTF-8 is shown with U+FFFD, never carried as a surrogate
+    that no report could write."""
+    return output.decode("utf-8", errors="replace") if isinstance(output, bytes) else str(output)
+
+
+def _transient(agent: Agent, result: CommandResult) -> str | None:
+    """Why a failed attempt counts as transient (retried), or None: it passed, timed out, or failed otherwise."""
+    if result.timed_out or result.exit_code == 0:
+        return None
+    rules = agent.retry_on
+    if not rules.exit and not rules.output:
+        return f"exit {result.exit_code}"
+    if result.exit_code in rules.exit:
+        return f"exit {result.exit_code}"
+    for pattern in rules.output:
+        found = result.matching(pattern)
+        if found:
+            return f"exit {result.exit_code}, output matched /{pattern}/: {masking.mask(found[-1])[:120]}"
+    return None
 
 
 def _fill(template: str, fields: dict[str, str]) -> str:
