@@ -149,9 +149,10 @@ def test_an_empty_commit_is_not_work(pytester: pytest.Pytester, world: GitWorld,
 # A fake Claude Code that works for a while: stream-json events, one a line, then a commit.
 WORKER = """\
 #!{python}
-import json, subprocess, sys, time
+import json, os, subprocess, sys, time
 from pathlib import Path
 issue = sys.argv[2]
+began = time.time()
 for turn in range(1, {turns} + 1):
     print(json.dumps({{"type": "assistant", "message": {{"content": [{{"type": "text", "text": f"#{{issue}} turn {{turn}}"}}]}}}}),
           flush=True)
@@ -160,11 +161,14 @@ Path(f"issue{{issue}}.txt").write_text(f"done at {{time.time()}}\\n")  # each ru
 subprocess.run(["git", "add", "."], check=True)
 subprocess.run(["git", "commit", "-q", "-m", f"feat: #{{issue}}"], check=True)
 print(json.dumps({{"type": "result", "subtype": "success", "result": f"#{{issue}} committed"}}), flush=True)
+if os.environ.get("SPANS"):  # when it worked, for the test of max_parallel
+    with open(os.environ["SPANS"], "a") as spans:
+        spans.write(f"{{issue}} {{began}} {{time.time()}}\\n")
 """
 
 
 def _three_agents(world: GitWorld, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                  turns: int = 8, pause: float = 0.4) -> None:
+                  turns: int = 8, pause: float = 0.4, agent: str = "{}") -> None:
     folder = tmp_path / "bin"
     folder.mkdir(exist_ok=True)
     (folder / "claude").write_text(WORKER.format(python=sys.executable, turns=turns, pause=pause))
@@ -174,7 +178,7 @@ def _three_agents(world: GitWorld, pytester: pytest.Pytester, tmp_path: Path, mo
     for number in (1, 2, 3):
         world.worktree(f"wt/issue-{number}", f"feature/issue-{number}")
         issues += issue([{"agent": "{number}"}], number, title=f"Issue {number}", deliverables=[f"issue{number}.txt"])
-    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues, extra="agents:\n  claude: {}\n"))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues, extra=f"agents:\n  claude: {agent}\n"))
 
 
 def test_under_n_the_controller_shows_each_agents_latest_line(pytester: pytest.Pytester, world: GitWorld,
@@ -203,3 +207,22 @@ def test_under_n_the_controller_shows_each_agents_latest_line(pytester: pytest.P
     quiet = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "3", *forced)
     quiet.assert_outcomes(passed=3)
     assert " agent | " not in quiet.stdout.str()  # only with -v, as the single-process view
+
+
+@pytest.mark.parametrize("limit", [1, None], ids=["max_parallel-1", "unlimited"])
+def test_max_parallel_limits_an_agents_steps_at_once_under_n(pytester: pytest.Pytester, world: GitWorld,
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             limit: int | None) -> None:
+    spans = tmp_path / "spans"
+    limited = f", max_parallel: {limit}" if limit else ""
+    _three_agents(world, pytester, tmp_path, monkeypatch, turns=3, pause=0.5,
+                  agent=f"{{set_env: {{SPANS: '{spans}'}}{limited}}}")
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "3", "-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    waits = [line for line in result.outlines if "[pytest-waves] waiting for one of agent 'claude''s 1 slots" in line]
+    assert len(waits) >= 1 if limit else not waits, result.outlines  # the live view says why a step waits
+    worked = sorted(tuple(map(float, line.split()[1:])) for line in spans.read_text().splitlines())
+    overlaps = sum(1 for (_, end), (start, _) in zip(worked, worked[1:]) if start < end)
+    assert len(worked) == 3
+    # one at a time with the limit; without it, the workers run them side by side
+    assert overlaps == 0 if limit else overlaps >= 1, worked

@@ -23,7 +23,7 @@ from pytest_waves.session.adapters import junit_xml
 from pytest_waves.session.live import LIVE_KEY
 from pytest_waves.session.results import Result
 from pytest_waves.session.runids import RUN_KEY
-from pytest_waves.session.state import WavesState
+from pytest_waves.session.state import SLOTS_KEY, WavesState
 
 
 class Controller:
@@ -78,6 +78,7 @@ class Controller:
     def pytest_configure_node(self, node: WorkerController) -> None:
         node.workerinput[LEDGER_KEY] = str(self.ledger.path)
         node.workerinput[RUN_KEY] = self.state.run_id
+        node.workerinput[SLOTS_KEY] = str(self.ledger.path / "slots")
         if self.relay is not None:
             node.workerinput[LIVE_KEY] = str(self.relay.folder)
 

@@ -208,6 +208,8 @@ class Agent(Strict):
     retry_on: RetryOn = Field(default_factory=RetryOn, description="exit codes and output patterns of a transient "
                               "failure; neither given: any non-zero exit")
     backoff: float = Field(default=30, ge=0, description="seconds before the first retry, doubled for each next one")
+    max_parallel: int | None = Field(default=None, ge=1, description="at most this many of its steps at once "
+                                     "under -n (an API's rate limit, a licence's seats); default: no limit")
 
 
 class MergeChecks(Strict):

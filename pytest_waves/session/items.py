@@ -13,13 +13,13 @@ import pytest
 
 import pytest_waves.session.gate as gate
 import pytest_waves.session.wave_items as wave_items
+from pytest_waves.engine.masking import mask_report
 from pytest_waves.plan.loader import LoadedPlan, PlannedStep
 from pytest_waves.plan.model import Issue, Wave
-from pytest_waves.engine.masking import mask_report
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import TerminalRepr
 from pytest_waves.session.live import LiveView, live_view
-from pytest_waves.session.state import WavesState, state_of
+from pytest_waves.session.state import SLOTS_KEY, WavesState, state_of
 from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
@@ -109,7 +109,8 @@ class StepItem(pytest.Item):
         return StepContext(plan=self.loaded, wave=self.wave, issue=self.issue, step_name=self.planned.name,
                            forge=state.forge(self.loaded), log_dir=state.log_dir(self.loaded),
                            force=state.is_forced(self.issue.number, self.planned.name),
-                           on_output=live_view(self.config, f"#{self.issue.number} {self.planned.name}"))
+                           on_output=live_view(self.config, f"#{self.issue.number} {self.planned.name}"),
+                           slots=_slots(self.config))
 
     def describe(self) -> str:
         try:
@@ -192,3 +193,8 @@ class StepItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.loaded.path, self.planned.line - 1, f"#{self.issue.number} {self.planned.name}"
 
+
+
+def _slots(config: pytest.Config) -> Path | None:
+    folder = getattr(config, "workerinput", {}).get(SLOTS_KEY)
+    return Path(folder) if folder else None

@@ -40,6 +40,7 @@ class LiveView:
         self.lock = threading.Lock()  # the reader thread writes while the main thread finishes
         self.last, self.skipped, self.held = 0.0, 0, ""
         self.timer: threading.Timer | None = None
+        self.ended = False
 
     def __call__(self, line: str) -> None:
         now = time.monotonic()
@@ -65,11 +66,12 @@ class LiveView:
             if self.skipped:
                 self._pass_on(self.held, self.skipped - 1)
                 self.skipped, self.held = 0, ""
+            self.ended = True
             self._end()
 
     def _long(self, log: Path) -> None:
-        if log.exists():
-            with self.lock:
+        with self.lock:
+            if log.exists() and not self.ended:  # the step may have ended while this waited for the lock
                 self._say_log(log)
 
     def _pass_on(self, line: str, skipped: int) -> None:

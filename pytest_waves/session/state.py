@@ -26,6 +26,9 @@ class DependencyWaiter(Protocol):
     def await_dependencies(self, item: pytest.Item) -> None: ...
 
 
+SLOTS_KEY = "waves_slots"  # the workerinput key: the directory of an agent's max_parallel slots
+
+
 @dataclass
 class WavesState:
     plans: dict[Path, LoadedPlan]

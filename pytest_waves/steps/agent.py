@@ -16,6 +16,7 @@ import re
 import shlex
 import time
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -24,6 +25,7 @@ from pydantic import Field, field_validator
 
 import pytest_waves.engine.masking as masking
 from pytest_waves.engine.commands import CommandResult, run_command
+from pytest_waves.engine.slots import slot
 from pytest_waves.steps.base import (
     NotVerifiable,
     StepContext,
@@ -160,8 +162,9 @@ class AgentStep(StepKind[AgentOptions]):
             log = ctx.log_path() if not attempts else ctx.log_path().with_suffix(f".attempt{len(attempts) + 1}.log")
             ctx.record("log", str(log))
             try:
-                result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
-                                     on_line=ctx.on_output)
+                with self._slot(self._name(options, ctx), agent, ctx):
+                    result = run_command(argv, ctx.worktree, environment, timeout, log, inherit=False,
+                                         on_line=ctx.on_output)
             except FileNotFoundError as exc:
                 if exc.filename != argv[0]:
                     raise
@@ -202,6 +205,17 @@ class AgentStep(StepKind[AgentOptions]):
         said += [missing] if missing else []
         said += [f"after {len(retried) + 1} attempts ({'; '.join(retried)})"] if retried else []
         return f"agent finished in {result.duration:.1f}s with {changes.summary()}" + "".join(f"; {s}" for s in said)
+
+    @staticmethod
+    def _slot(name: str, agent: Agent, ctx: StepContext) -> AbstractContextManager[object]:
+        """Under xdist, one of the agent's `max_parallel` slots, waited for when all are taken (in one
+        process steps run one at a time anyway)."""
+        if agent.max_parallel is None or ctx.slots is None:
+            return nullcontext()
+        output = ctx.on_output
+        waiting = f"[pytest-waves] waiting for one of agent {name!r}'s {agent.max_parallel} slots (max_parallel)"
+        return slot(ctx.slots, f"{ctx.plan.key}::{name}", agent.max_parallel,
+                    on_wait=(lambda: output(waiting)) if output else None)
 
     @staticmethod
     def _left_before(options: AgentOptions, repo: git.Repo) -> list[str]:

@@ -56,6 +56,7 @@ class StepContext:
     log_dir: Path = Path(".waves/logs")  # this run's logs
     force: bool = False  # named by --waves-force-step: redo even what is already satisfied
     on_output: Callable[[str], None] | None = None  # a command's lines as they come (the live view, -v)
+    slots: Path | None = None  # under xdist, where limits across workers are held (engine/slots.py)
     properties: list[tuple[str, object]] = field(default_factory=list)
 
     @property
