@@ -42,6 +42,8 @@ def shapes(scale: float) -> dict[str, Shape]:
         "LuminaGuard (#152 ∥ #154 → #155)": {152: ([], [4, 4, 4]), 154: ([], [2, 2, 3, 3]),
                                              155: ([154], [2, 3, 3, 2])},
         "random DAG (200 issues)": random_dag(rng, layers=25, width=8),
+        # many short steps: where a step's fixed cost shows
+        "many short (60 issues x 5 x 50 ms)": {n: ([n - 4] if n > 4 else [], [0.05] * 5) for n in range(1, 61)},
     }
     return {name: {n: (deps, [s * scale for s in steps]) for n, (deps, steps) in shape.items()}
             for name, shape in found.items()}
@@ -110,6 +112,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every step time (default 1)")
+    parser.add_argument("--only", help="run only the shapes whose name contains this")
     args = parser.parse_args()
     if shutil.which("make") is None:
         sys.exit("GNU make is needed for the comparison")
@@ -117,8 +120,11 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="waves-bench-") as tmp:
         root = Path(tmp)
+        subprocess.run(["git", "init", "-q", str(root)], check=True)  # a plan runs in a repository
         write_plan({1: ([], [0.0])}, root / "startup.yaml")
         for name, shape in shapes(args.scale).items():
+            if args.only and args.only not in name:
+                continue
             n = width(shape)
             write_plan(shape, root / "plan.yaml")
             write_makefile(shape, root / "Makefile")

@@ -9,6 +9,7 @@ when a run names a plan."""
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -26,6 +27,21 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     addoption(parser)
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int, int]:
+    """`-n auto` / `-n logical` with plans: no more workers than the plans can keep busy (the widest
+    wave, as `python -m pytest_waves waves` says), nor than xdist's count of CPUs."""
+    cpus = yield
+    if not plans_given(config):
+        return cpus
+    import pytest_waves.session.preflight as preflight
+    from pytest_waves.steps import registry
+
+    kinds = dict(registry(config.hook.pytest_waves_step_kinds()))
+    width = preflight.useful_workers(Settings.from_config(config), kinds)
+    return max(1, min(cpus, width)) if width else cpus
 
 
 @pytest.hookimpl(trylast=True)

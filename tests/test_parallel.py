@@ -269,3 +269,26 @@ def test_workers_must_run_on_this_machine(world: GitWorld, run_plan) -> None:
     result = run_plan(issue(1, ["true"]), "--dist", "load", "--tx", "ssh=build@elsewhere//python=python3")
     result.stderr.fnmatch_lines(["*--tx ssh=build@elsewhere*workers must run here*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+@pytest.mark.parametrize(("cpus", "expected"), [("8", 3), ("2", 2)])
+def test_n_auto_starts_no_more_workers_than_the_plans_widest_wave(world: GitWorld, pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  cpus: str, expected: int) -> None:
+    # #1 → (#2, #3, #4) → #5: three issues at most at once
+    issues = (issue(1, ["true"]) + "".join(issue(n, ["true"], (1,)) for n in (2, 3, 4))
+              + issue(5, ["true"], (2, 3, 4)))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", cpus)  # xdist's count of CPUs, whatever this machine has
+    for auto in ("auto", "logical"):
+        result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", auto)
+        result.assert_outcomes(passed=5)
+        result.stdout.fnmatch_lines([f"created: {expected}/{expected} workers"])
+
+
+def test_n_auto_without_plans_is_xdists_own(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile("def test_one(): pass")
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
+    result = pytester.runpytest_subprocess("-n", "auto")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["created: 3/3 workers"])

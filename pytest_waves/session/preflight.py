@@ -3,6 +3,7 @@ registered, the repositories locked and sandboxes built, the forges' tokens chec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pytest_waves.engine.forge import ForgeError
 from pytest_waves.engine.masking import mask
 from pytest_waves.engine.runlock import RepositoryBusy, RunLocks
 from pytest_waves.plan.checks import KIND as MERGES
+from pytest_waves.plan.graph import levels
 from pytest_waves.plan.kinds import Kind
 from pytest_waves.plan.loader import LoadedPlan, PlanError, load_plan
 from pytest_waves.session.settings import Settings
@@ -34,6 +36,17 @@ def load_plans(config: pytest.Config, settings: Settings, kinds: dict[str, Kind]
         plans[loaded.path] = loaded
         _register_markers(config, loaded)
     return plans
+
+
+def useful_workers(settings: Settings, kinds: Mapping[str, Kind]) -> int | None:
+    """How many workers the plans can keep busy at once: the sum of each plan's widest wave (its
+    largest level of independent issues). None when a plan does not load: the run's own loading
+    says why, in its place."""
+    try:
+        plans = [load_plan(path, kinds, settings.repo) for path in settings.plans]
+    except PlanError:
+        return None
+    return sum(max((len(level) for level in levels(loaded.order, loaded.deps)), default=1) for loaded in plans)
 
 
 def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
