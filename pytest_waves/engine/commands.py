@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -120,19 +119,15 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
         os.close(hold)
         os.close(go)
     assert process.stdout is not None
-    reader = _Reader(process.stdout, log, on_line)
-    reader.start()
     timed_out = interrupted = False
+    reader = _Reader(process.stdout, log, on_line)
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(process)
+        timed_out = not reader.follow(process, started + timeout)
     finally:
-        if process.poll() is None:  # interrupted (Ctrl-C): leave no orphan behind
-            interrupted = True
+        if process.poll() is None:  # timed out, or interrupted (Ctrl-C): leave no orphan behind
+            interrupted = not timed_out
             _kill_group(process)
-        _finish_reading(process, reader)
+        reader.drain(process)
         REAPER.forget(process.pid)
         duration = time.monotonic() - started
         ended = (f"interrupted after {duration:.1f} s" if interrupted else
@@ -153,65 +148,75 @@ def _header(cmd: str | Sequence[str], cwd: Path) -> list[str]:
     return [f"$ {shown}".replace("\n", "\\n"), f"cwd: {cwd}", f"started: {when}"]
 
 
-def _finish_reading(process: subprocess.Popen[bytes], reader: _Reader) -> None:
-    """The command is done; its output ends when every holder of the pipe is gone. What it left
-    running in its process group does not outlive the step; a process that left the group and
-    still holds the pipe is cut off, so the step ends and the log is complete up to there."""
-    reader.join(timeout=KILL_GRACE_SECONDS)
-    if reader.is_alive():
-        _kill_group(process)
-        reader.join(timeout=KILL_GRACE_SECONDS)
-    if reader.is_alive():
-        reader.stop.set()
-        reader.join()
-    if process.stdout is not None:
-        process.stdout.close()
-
-
-class _Reader(threading.Thread):
-    """Pipe → log, masked in batches of whole lines (a secret never spans two lines, and one regex
-    pass over a batch costs far less than one per line), flushed at least every FLUSH_SECONDS;
-    each line also goes to `on_line` as it comes."""
+class _Reader:
+    """Pipe → log, read by the step's own thread while the command runs (no thread to start per
+    step): masked in batches of whole lines (a secret never spans two lines, and one regex pass over
+    a batch costs far less than one per line), flushed at least every FLUSH_SECONDS; each line also
+    goes to `on_line` as it comes."""
 
     def __init__(self, source: IO[bytes], log_path: Path, on_line: Callable[[str], None] | None) -> None:
-        super().__init__(daemon=True)
-        self.fd, self.log_path, self.on_line = source.fileno(), log_path, on_line
-        self.stop = threading.Event()
+        self.source, self.fd, self.on_line = source, source.fileno(), on_line
+        self.log = log_path.open("ab")  # after the header run_command wrote
         self.batch: list[str] = []
         self.size = 0
-        self.revive_at = 0.0
+        self.pending = b""  # the start of a line whose end has not come yet
+        self.ended = False  # the pipe is closed: every holder is gone
         self.unended = False  # the output's last line had no newline
+        self.revive_at = 0.0
 
-    def run(self) -> None:
-        with self.log_path.open("ab") as log:  # after the header run_command wrote
-            pending = b""  # the start of a line whose end has not come yet
-            while True:
-                ready, _, _ = select.select([self.fd], [], [], FLUSH_SECONDS)
-                if time.monotonic() >= self.revive_at:  # a killed watcher is replaced within a second
-                    REAPER.revive()
-                    self.revive_at = time.monotonic() + FLUSH_SECONDS
-                if not ready:
-                    self._flush(log)
-                    if self.stop.is_set():
-                        break
-                    continue
-                chunk = os.read(self.fd, READ_BYTES)
-                if not chunk:
-                    break
-                *lines, pending = (pending + chunk).split(b"\n")
-                if len(pending) >= MAX_LINE_BYTES:  # a line without end is cut, not hoarded
-                    lines.append(pending)
-                    pending = b""
-                for line in lines:
-                    self._take(line.decode("utf-8", errors="surrogateescape"))
-                if self.size >= BATCH_CHARS:
-                    self._flush(log)
-                if self.stop.is_set():
-                    break
-            if pending:
-                self._take(pending.decode("utf-8", errors="surrogateescape"), ending="")
-                self.unended = True
-            self._flush(log)
+    def follow(self, process: subprocess.Popen[bytes], deadline: float) -> bool:
+        """Read until the command exits and its output ends; False when the deadline came first."""
+        while not self.ended:
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            if process.poll() is not None:  # exited: what it left holding the pipe gets a grace
+                return True
+            self._read(min(FLUSH_SECONDS, deadline - now))
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))  # closed its output, still running
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def drain(self, process: subprocess.Popen[bytes]) -> None:
+        """The command is done; its output ends when every holder of the pipe is gone. What it left
+        running in its process group does not outlive the step; a process that left the group and
+        still holds the pipe is cut off, so the step ends and the log is complete up to there."""
+        for last_chance in (False, True):
+            until = time.monotonic() + KILL_GRACE_SECONDS
+            while not self.ended and (remaining := until - time.monotonic()) > 0:
+                self._read(min(FLUSH_SECONDS, remaining))
+            if self.ended or last_chance:
+                break
+            _kill_group(process)
+        if self.pending:
+            self._take(self.pending.decode("utf-8", errors="surrogateescape"), ending="")
+            self.pending, self.unended = b"", True
+        self._flush()
+        self.log.close()
+        self.source.close()
+
+    def _read(self, wait: float) -> None:
+        ready, _, _ = select.select([self.fd], [], [], wait)
+        if time.monotonic() >= self.revive_at:  # a killed watcher is replaced within a second
+            REAPER.revive()
+            self.revive_at = time.monotonic() + FLUSH_SECONDS
+        if not ready:
+            self._flush()
+            return
+        chunk = os.read(self.fd, READ_BYTES)
+        if not chunk:
+            self.ended = True
+            return
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        if len(self.pending) >= MAX_LINE_BYTES:  # a line without end is cut, not hoarded
+            lines.append(self.pending)
+            self.pending = b""
+        for line in lines:
+            self._take(line.decode("utf-8", errors="surrogateescape"))
+        if self.size >= BATCH_CHARS:
+            self._flush()
 
     def _take(self, text: str, ending: str = "\n") -> None:
         self.batch.append(text + ending)
@@ -222,10 +227,10 @@ class _Reader(threading.Thread):
             except Exception:  # a broken terminal must not stop the output from reaching the log
                 self.on_line = None
 
-    def _flush(self, log: IO[bytes]) -> None:
+    def _flush(self) -> None:
         if self.batch:
-            log.write(mask("".join(self.batch)).encode("utf-8", errors="surrogateescape"))
-            log.flush()
+            self.log.write(mask("".join(self.batch)).encode("utf-8", errors="surrogateescape"))
+            self.log.flush()
             self.batch.clear()
             self.size = 0
 
