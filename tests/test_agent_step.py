@@ -79,6 +79,10 @@ elif label == "latin-1":  # a file name that is not UTF-8
 elif label == "orphan":  # leaves an unborn branch checked out, then fails
     subprocess.run(["git", "checkout", "-q", "--orphan", "scratch"], check=True)
     sys.exit(2)
+elif label == "dirty-fail":  # fails, leaving a file behind
+    Path("draft.txt").write_text("half\\n")
+    print("HTTP 429")
+    sys.exit(1)
 elif label == "half-done":  # one commit, a file written but not committed, then it hangs
     commit("agent.txt", "part one\\n")
     Path("draft.txt").write_text("half\\n")
@@ -296,7 +300,7 @@ def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
     plan = plan_text(world, issue(agent_steps("locked")), extra=agents_block(agent))
     pytester.path.joinpath("plan.yaml").write_text(plan)
     reports = ["--waves-json=r.json", "--junitxml=j.xml", "--waves-report=r.md"]
-    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", "-p", "no:cacheprovider", *reports],
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", *reports],
                            cwd=pytester.path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not (tmp_path / "ready").exists():
@@ -316,6 +320,9 @@ def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
     assert case is not None and case.find("failure") is not None
     assert ("waves.interrupted", step["reason"]) in {(p.get("name"), p.get("value")) for p in case.iter("property")}
     assert "⏹ interrupted (step agent interrupted)" in (pytester.path / "r.md").read_text()
+    # and a later -k run of a step after it is not given an old pass of it to trust
+    (recorded,) = pytester.path.glob(".pytest_cache/v/waves/steps")
+    assert json.loads(recorded.read_text())["plan"]["plan::issue7::agent"] == "interrupted"
     for pid in map(int, (tmp_path / "pids").read_text().split()):
         assert not _alive(pid), f"process {pid} outlived the interrupted run"
     assert not (Path(tree.git_dir) / "index.lock").exists(), "the killed agent's index.lock was left behind"
@@ -447,3 +454,16 @@ def test_the_account_of_changes_never_hides_the_verdict(run_agent, pytester: pyt
     orphan = run_agent(agent_steps("orphan"))
     orphan.assert_outcomes(failed=1)
     orphan.stdout.fnmatch_lines(["*agent exited with 2"])  # not git's complaint about an unborn branch
+
+
+def test_a_retry_is_not_dispatched_into_what_the_failed_attempt_left_when_told_to_refuse(
+        pytester: pytest.Pytester, tmp_path: Path, world: GitWorld, agent: Path) -> None:
+    world.worktree("wt/issue-7", "feature/issue-7")
+    retrying = agents_block(agent) + "    retries: 2\n    backoff: 0\n"
+    pytester.path.joinpath("plan.yaml").write_text(
+        plan_text(world, issue(agent_steps("dirty-fail", if_dirty="refuse")), extra=retrying))
+    result = pytester.runpytest("--waves", "plan.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*agent exited with 1; not retried: it left uncommitted changes (if_dirty: refuse)",
+                                 "*attempt 1: exit 1, left uncommitted: ?? draft.txt"])
+    assert calls(tmp_path) == ["dirty-fail"]

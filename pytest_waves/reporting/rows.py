@@ -66,7 +66,7 @@ class Report:
     def step_outcomes(self) -> dict[str, str]:
         """The outcome of each step that ran, by its dependency name: what a later --lf may trust."""
         return {StepId(self.loaded.key, row.issue, step.name).dependency_name: step.outcome.value
-                for row in self.issues for step in row.steps if step.outcome in RAN}
+                for row in self.issues for step in row.steps if step.outcome in (*RAN, Outcome.INTERRUPTED)}
 
     @property
     def headers(self) -> tuple[str, ...]:

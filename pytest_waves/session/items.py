@@ -134,7 +134,10 @@ class StepItem(pytest.Item):
                 ctx.record("output", bounded_tail(exc.output))
             raise
         except KeyboardInterrupt as exc:
-            self._report_interrupted(ctx, started, str(exc) or "Ctrl-C")
+            if not self.config.getoption("usepdb", False):  # with --pdb pytest reports it itself
+                self._report_interrupted(ctx, started, str(exc) or "Ctrl-C")
+            else:
+                ctx.record("interrupted", f"interrupted ({str(exc) or 'Ctrl-C'}) after {time.time() - started:.1f} s")
             raise
         finally:
             if isinstance(ctx.on_output, LiveView):

@@ -48,6 +48,7 @@ BASE_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM",
                     "GIT_COMMITTER_EMAIL", "GIT_CONFIG_NOSYSTEM",
                     # where agent CLIs keep their logins, when not under HOME
                     "XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME")
+TRANSIENT_LINES = 20  # retry_on.output is searched in the last lines of an attempt's output
 _FIELD = re.compile(r"\{(agent|prompt|number|title|branch|worktree|deliverables|checklist)\}")
 
 
@@ -177,11 +178,23 @@ class AgentStep(StepKind[AgentOptions]):
             if transient is None:
                 break
             wait = agent.backoff * 2 ** len(attempts)
-            retried.append(f"attempt {len(attempts) + 1}: {transient}")
+            left_now = gitops.dirty_lines(repo)  # what this attempt left: the next one starts in it
+            retried.append(f"attempt {len(attempts) + 1}: {transient}"
+                           + (f", left uncommitted: {', '.join(left_now[:5])}" if left_now else ""))
             attempts.append(f"{retried[-1]}; retried after {wait:g} s (log: {log})")
+            if left_now and options.if_dirty == "refuse":
+                record_changes(ctx, before)
+                raise StepFailed(f"agent exited with {result.exit_code}; not retried: it left uncommitted changes "
+                                 f"(if_dirty: refuse)", [*attempts[:-1], retried[-1], f"log: {log}"],
+                                 output="\n".join(result.tail()))
             if ctx.on_output is not None:
                 ctx.on_output(f"[pytest-waves] {attempts[-1]}")
-            time.sleep(wait)
+            try:
+                time.sleep(wait)
+            except KeyboardInterrupt:  # between attempts: what the last one did is still its account
+                ctx.record("exit_code", result.exit_code)
+                record_changes(ctx, before)
+                raise
         ctx.record("exit_code", result.exit_code)
         shown = masking.mask(f"$ {shlex.join(argv)}")
         tail = "\n".join(result.tail())
@@ -432,8 +445,9 @@ def _transient(agent: Agent, result: CommandResult) -> str | None:
         return f"exit {result.exit_code}"
     if result.exit_code in rules.exit:
         return f"exit {result.exit_code}"
+    tail = result.tail(TRANSIENT_LINES)  # the error it ended with, not a file it read on the way
     for pattern in rules.output:
-        found = result.matching(pattern)
+        found = [line for line in tail if re.search(pattern, line)]
         if found:
             return f"exit {result.exit_code}, output matched /{pattern}/: {masking.mask(found[-1])[:120]}"
     return None
