@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-import pytest_waves.reporting.rows as rows
 from pytest_waves.engine.masking import mask, mask_report
 from pytest_waves.plan.loader import paused_gc
-from pytest_waves.reporting.publish import Published, publish
 from pytest_waves.session.adapters import junit_xml, terminal_width
 from pytest_waves.session.gate import Gate
 from pytest_waves.session.items import PlanFile, StepItem
@@ -102,6 +100,8 @@ class WavesRun:
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if self.settings.worker or self.settings.collect_only:
             return
+        import pytest_waves.reporting.rows as rows  # the controller's alone: a worker never loads reports
+
         for loaded in self.state.plans.values():
             report = self.state.report(loaded)
             if self.settings.verbose > 0:
@@ -119,6 +119,8 @@ class WavesRun:
         config, settings = session.config, self.settings
         if settings.worker or settings.collect_only:
             return
+        from pytest_waves.reporting.publish import Published, publish
+
         # The tracking comment and the job summary speak for the whole plan: none from a dry run, from
         # verify (it writes nothing anywhere, the forge included), or from a run in which part of the
         # plan did not run (-k, -m, --lf, --deselect; -x, Ctrl-C), whose table is partly "not run"

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
 from pytest_waves.engine.forge import Forge, make_forge
 from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.reporting.outcomes import Outcomes
-from pytest_waves.reporting.publish import Published
-from pytest_waves.reporting.rows import Report
-from pytest_waves.reporting.rows import build as build_report
 from pytest_waves.session.gate import Gate
+
+if TYPE_CHECKING:  # the reports are written by the controller alone: an xdist worker never loads them
+    from pytest_waves.reporting.publish import Published
+    from pytest_waves.reporting.rows import Report
 
 STATE = pytest.StashKey["WavesState"]()
 
@@ -46,8 +47,10 @@ class WavesState:
 
     def report(self, loaded: LoadedPlan) -> Report:
         """The plan's table: built once, at the end of the run, from every report seen."""
+        from pytest_waves.reporting.rows import build
+
         if loaded.path not in self.reports:
-            self.reports[loaded.path] = build_report(loaded, self.outcomes)
+            self.reports[loaded.path] = build(loaded, self.outcomes)
         return self.reports[loaded.path]
 
     def forge(self, loaded: LoadedPlan) -> Forge:
