@@ -77,6 +77,29 @@ def test_pr_is_opened_once_and_found_on_rerun(world: GitWorld, run_plan, pyteste
     assert [(p["number"], p["title"], p["body"]) for p in store["pulls"]] == [(1, "docs: research (#152)", "Fixes #152")]
 
 
+def test_a_pr_closed_without_merging_is_not_replaced_by_a_second_one(world: GitWorld, run_plan,
+                                                                     pytester: pytest.Pytester) -> None:
+    world.worktree("wt/pr-169", "feature/issue-152", {"docs/research.md": DOC})
+    steps = "[push, pr]"
+    run_plan(issue(steps)).assert_outcomes(passed=2)
+    store_path = pytester.path / ".waves/forge/plan.json"
+    store = json.loads(store_path.read_text())
+    store["pulls"][0]["state"] = "closed"  # a reviewer closed it: a decision, not a gap to fill
+    store_path.write_text(json.dumps(store))
+    closed = run_plan(issue(steps))
+    closed.assert_outcomes(passed=1, failed=1)
+    closed.stdout.fnmatch_lines(["*PR #1 from feature/issue-152 was closed without merging (local://*/pull/1); "
+                                 "no other is opened", "*reopen it to go on, or open one yourself*"])
+    assert len(json.loads(store_path.read_text())["pulls"]) == 1
+    verified = run_plan(issue(steps), "--waves-verify")
+    verified.stdout.fnmatch_lines(["*no open or merged PR from feature/issue-152 into main (PR #1 was closed "
+                                   "without merging)"])
+    # reopened, it is found again
+    store["pulls"][0]["state"] = "open"
+    store_path.write_text(json.dumps(store))
+    run_plan(issue(steps)).assert_outcomes(passed=2)
+
+
 def test_pr_needs_the_branch_on_the_remote(world: GitWorld, run_plan) -> None:
     world.worktree("wt/pr-169", "feature/issue-152", {"docs/research.md": DOC})
     result = run_plan(issue("[pr]"))

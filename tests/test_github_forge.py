@@ -296,6 +296,16 @@ def test_a_merged_pr_is_not_opened_again(run_github, github: FakeGitHub) -> None
     assert len(github.pulls) == 1
 
 
+@SHAPES
+def test_a_pr_closed_without_merging_is_not_opened_again(run_github, github: FakeGitHub) -> None:
+    run_github().assert_outcomes(passed=2)
+    github.pulls[0].update(state="closed")  # closed by a reviewer, not merged
+    result = run_github(PR_STEPS)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*PR #1 from feature/issue-7 was closed without merging (*); no other is opened"])
+    assert len(github.pulls) == 1
+
+
 def test_an_answer_pygithub_cannot_follow_is_a_clear_failure(run_github, github: FakeGitHub) -> None:
     github.fail("GET", "/pulls$", 301, headers={"Location": "https://elsewhere.example/api/v3/x"}, times=9)
     result = run_github()

@@ -462,3 +462,19 @@ def test_a_squash_merged_bottom_pr_on_the_github_fake(pytester: pytest.Pytester,
         assert world.repo.git.ls_remote("origin", "feature/issue-152") == ""  # not pushed again
         assert [(p["number"], p["base"]) for p in github.pulls] == [(1, "main"), (2, "main"), (3, "feature/issue-154")]
     assert [subject for subject, _ in _log(world, "feature/issue-155")] == [OWN[155], OWN[154]]
+
+
+def test_a_stacked_pr_whose_parents_pr_was_closed_says_so(pytester: pytest.Pytester, world: GitWorld) -> None:
+    _stack(world)
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, STACKED_PRS))
+    pytester.runpytest("--waves", "plan.yaml").assert_outcomes(passed=11)
+    store_path = pytester.path / ".waves/forge/plan.json"
+    store = json.loads(store_path.read_text())
+    assert [(p["number"], p["head"]) for p in store["pulls"]][1] == (2, "feature/issue-154")
+    store["pulls"][1]["state"] = "closed"  # #154 abandoned
+    store_path.write_text(json.dumps(store))
+    result = pytester.runpytest("--waves", "plan.yaml", "-k", "issue155", "--ignore-unknown-dependency")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*#154's PR #2 was closed without merging: a PR stacked on feature/issue-154 "
+                                 "would wait for a branch that is not going in",
+                                 "*reopen #154's PR, or drop `stacked` to open this one into main"])

@@ -72,11 +72,13 @@ class Pr(StepKind[PrOptions]):
         repository, issue = ctx.repository, ctx.issue
         stacked = options.stacked and stack_parent(ctx) is not None
         try:  # a stacked PR is into its parent's branch until that one merged: either base will do
-            pull = ctx.forge.find_pull(issue.branch, None if stacked else repository.base, merged=True)
+            pull = ctx.forge.find_pull(issue.branch, None if stacked else repository.base, merged=True, closed=True)
         except ForgeError as exc:
             raise StepFailed(exc.summary, [*exc.details, *ctx.forge.hiccups()]) from None
-        if pull is None:
-            raise StepFailed(f"no open or merged PR from {issue.branch} into {repository.base}", ctx.forge.hiccups())
+        if pull is None or pull.state == "closed":
+            closed = f" (PR #{pull.number} was closed without merging)" if pull is not None else ""
+            raise StepFailed(f"no open or merged PR from {issue.branch} into {repository.base}{closed}",
+                             ctx.forge.hiccups())
         ctx.record("pr", pull.label())
         ctx.record("pr_url", pull.url)
         ctx.record("pr_checks", pull.checks)
@@ -86,7 +88,12 @@ class Pr(StepKind[PrOptions]):
     @staticmethod
     def _stacked_base(parent: tuple[int, str], ctx: StepContext) -> str:
         """Into the branch it is stacked on, until that issue's PR has merged; then into the base."""
-        theirs = ctx.forge.find_pull(parent[1], None, merged=True)
+        theirs = ctx.forge.find_pull(parent[1], None, merged=True, closed=True)
+        if theirs is not None and theirs.state == "closed":
+            raise StepFailed(f"#{parent[0]}'s PR #{theirs.number} was closed without merging: a PR stacked on "
+                             f"{parent[1]} would wait for a branch that is not going in",
+                             [f"reopen #{parent[0]}'s PR, or drop `stacked` to open this one into "
+                              f"{ctx.repository.base}"])
         return ctx.repository.base if theirs is not None and theirs.state == "merged" else parent[1]
 
     @staticmethod
@@ -94,9 +101,13 @@ class Pr(StepKind[PrOptions]):
         """Find, else open; bring title, body, base (a stacked PR) and labels up to the plan. Never a
         second PR: also not when the first one was merged already (a squash or rebase merge leaves
         the branch behind), nor when a stacked PR's base must change (it is retargeted)."""
-        pull = ctx.forge.find_pull(spec.head, None if any_base else spec.base, merged=True)
+        pull = ctx.forge.find_pull(spec.head, None if any_base else spec.base, merged=True, closed=True)
         if pull is not None and pull.state == "merged":
             return pull, "already merged"
+        if pull is not None and pull.state == "closed":  # someone's decision: not undone by a second PR
+            raise StepFailed(f"PR #{pull.number} from {spec.head} was closed without merging ({pull.url}); "
+                             "no other is opened", ["reopen it to go on, or open one yourself: the step "
+                                                    "then finds it"])
         if pull is None:
             try:
                 return ctx.forge.create_pull(spec), "opened"

@@ -81,9 +81,10 @@ class Forge(Protocol):
     def check_access(self) -> str:
         """Raise ForgeError unless the forge answers and accepts our credentials; say where it is."""
 
-    def find_pull(self, head: str, base: str | None, *, merged: bool = False) -> PullRequest | None:
-        """The open pull request from `head` into `base` (into any base when None; a merged one too,
-        when asked), with its checks."""
+    def find_pull(self, head: str, base: str | None, *, merged: bool = False,
+                  closed: bool = False) -> PullRequest | None:
+        """The open pull request from `head` into `base` (into any base when None), with its checks;
+        when asked and none is open, a merged one, and then one closed without merging (the newest)."""
 
     def create_pull(self, spec: PullSpec) -> PullRequest:
         """Open it; raise PullExists when one from `head` into `base` is already open."""

@@ -130,19 +130,24 @@ class GitHubForge:
         self.journal.said()  # what was retried before any step: no step's business
         return where
 
-    def find_pull(self, head: str, base: str | None, *, merged: bool = False) -> PullRequest | None:
+    def find_pull(self, head: str, base: str | None, *, merged: bool = False,
+                  closed: bool = False) -> PullRequest | None:
         with self._answer(f"looking for the pull request {head} → {base or 'any base'}"):
-            pull = self._find(head, base, merged=merged)
+            pull = self._find(head, base, merged=merged, closed=closed)
             return None if pull is None else self._with_checks(pull)
 
-    def _find(self, head: str, base: str | None, *, merged: bool = False) -> GithubPull | None:
+    def _find(self, head: str, base: str | None, *, merged: bool = False, closed: bool = False) -> GithubPull | None:
         # GitHub ignores a head filter without the owner: "owner:branch" is required
-        wanted = {"state": "all" if merged else "open", "head": f"{self.owner}:{head}", **({"base": base} if base else {})}
-        pulls = self._repo().get_pulls(**wanted)
+        wanted = {"state": "all" if merged or closed else "open", "head": f"{self.owner}:{head}",
+                  **({"base": base} if base else {})}
+        pulls = list(self._repo().get_pulls(**wanted))  # newest first
         open_pull = next((pull for pull in pulls if pull.state == "open"), None)
-        if open_pull is not None or not merged:
+        if open_pull is not None or not (merged or closed):
             return open_pull
-        return next((pull for pull in pulls if pull.merged_at is not None), None)
+        merged_pull = next((pull for pull in pulls if pull.merged_at is not None), None) if merged else None
+        if merged_pull is not None or not closed:
+            return merged_pull
+        return next((pull for pull in pulls if pull.merged_at is None), None)
 
     def create_pull(self, spec: PullSpec) -> PullRequest:
         with self._answer(f"opening the pull request {spec.head} → {spec.base}"):

@@ -54,10 +54,13 @@ class LocalForge:
     def check_access(self) -> str:
         return str(self.store)
 
-    def find_pull(self, head: str, base: str | None, *, merged: bool = False) -> PullRequest | None:
-        states = ("open", "merged") if merged else ("open",)
-        for pull in self.pulls():
-            if pull.head == head and base in (None, pull.base) and pull.state in states:
+    def find_pull(self, head: str, base: str | None, *, merged: bool = False,
+                  closed: bool = False) -> PullRequest | None:
+        states = ("open", *(("merged",) if merged else ()), *(("closed",) if closed else ()))
+        found = [pull for pull in self.pulls() if pull.head == head and base in (None, pull.base)]
+        for state in states:  # open first, then merged, then the newest closed one
+            pull = next((p for p in reversed(found) if p.state == state), None)
+            if pull is not None:
                 return pull
         return None
 
