@@ -293,14 +293,16 @@ def test_agent_plan_errors_name_the_line(pytester: pytest.Pytester, world: GitWo
     result.stderr.fnmatch_lines([f"ERROR: invalid wave plan: plan.yaml:*{message}*"])
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
-        world: GitWorld, pytester: pytest.Pytester, agent: Path, tmp_path: Path, sig: signal.Signals) -> None:
+        world: GitWorld, pytester: pytest.Pytester, agent: Path, tmp_path: Path, sig: signal.Signals,
+        workers: list[str]) -> None:
     tree = world.worktree("wt/issue-7", "feature/issue-7")
     plan = plan_text(world, issue(agent_steps("locked")), extra=agents_block(agent))
     pytester.path.joinpath("plan.yaml").write_text(plan)
     reports = ["--waves-json=r.json", "--junitxml=j.xml", "--waves-report=r.md"]
-    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", *reports],
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--waves", "plan.yaml", *reports, *workers],
                            cwd=pytester.path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not (tmp_path / "ready").exists():
@@ -316,8 +318,10 @@ def test_interrupting_a_run_during_an_agent_leaves_the_worktree_usable(
     (step,) = json.loads((pytester.path / "r.json").read_text())["issues"][0]["steps"]
     assert step["outcome"] == "interrupted" and re.fullmatch(rf"interrupted \({how}\) after \d+\.\d s", step["reason"])
     assert step["start"] and step["end"] and step["changes"] is not None
-    case = ElementTree.parse(pytester.path / "j.xml").find(".//testcase")
-    assert case is not None and case.find("failure") is not None
+    junit = ElementTree.parse(pytester.path / "j.xml")
+    case = junit.find(".//testcase[@name='agent']")
+    assert case is not None and case.find("failure") is not None, (pytester.path / "j.xml").read_text()
+    assert [c.get("name") for c in junit.iter("testcase")] == ["agent"], (pytester.path / "j.xml").read_text()
     assert ("waves.interrupted", step["reason"]) in {(p.get("name"), p.get("value")) for p in case.iter("property")}
     assert "⏹ interrupted (step agent interrupted)" in (pytester.path / "r.md").read_text()
     # and a later -k run of a step after it is not given an old pass of it to trust

@@ -11,7 +11,7 @@ from xdist.remote import Producer
 from xdist.scheduler import LoadScheduling
 from xdist.workermanage import WorkerController
 
-__all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restarts"]
+__all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restarts", "stop_workers"]
 
 
 def max_worker_restarts(config: pytest.Config) -> int | None:
@@ -22,3 +22,12 @@ def max_worker_restarts(config: pytest.Config) -> int | None:
 
     restarts: int | None = get_default_max_worker_restart(config)
     return restarts
+
+
+def stop_workers(config: pytest.Config) -> None:
+    """Wait for the workers to end, as xdist does at the end of its session (teardown_nodes: up to
+    its exit timeout, then they are killed), but now: what they leave behind can then be read."""
+    session = config.pluginmanager.getplugin("dsession")
+    nodes = getattr(session, "nodemanager", None)
+    if nodes is not None:
+        nodes.teardown_nodes()

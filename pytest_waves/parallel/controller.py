@@ -6,12 +6,15 @@ path reaches workers in `workerinput`; worker.py is the other half.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pytest_waves.parallel.adapters import (
     Producer,
     WorkerController,
     max_worker_restarts,
+    stop_workers,
 )
 from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger
 from pytest_waves.parallel.relay import LiveRelay
@@ -23,7 +26,10 @@ from pytest_waves.session.adapters import junit_xml
 from pytest_waves.session.live import LIVE_KEY
 from pytest_waves.session.results import Result
 from pytest_waves.session.runids import RUN_KEY
-from pytest_waves.session.state import SLOTS_KEY, WavesState
+from pytest_waves.session.state import INTERRUPTED_KEY, SLOTS_KEY, WavesState
+
+
+XDIST_TAGS = ("node", "worker_id", "item_index", "testrun_uid")
 
 
 class Controller:
@@ -39,6 +45,10 @@ class Controller:
         self.max_restarts = max_worker_restarts(config)
         self.crashes = 0
         self.relay = self._relay()
+        self.interrupted = self.ledger.path / "interrupted"  # steps Ctrl-C stopped on a worker
+        self.interrupted.mkdir()
+        self.reported: set[str] = set()  # node ids whose call report arrived
+        self.setups: dict[str, pytest.TestReport] = {}  # node id → its setup report, which xdist tagged
 
     def _relay(self) -> LiveRelay | None:
         """With -v, what the workers' running steps print is shown here (see relay.py)."""
@@ -79,6 +89,7 @@ class Controller:
         node.workerinput[LEDGER_KEY] = str(self.ledger.path)
         node.workerinput[RUN_KEY] = self.state.run_id
         node.workerinput[SLOTS_KEY] = str(self.ledger.path / "slots")
+        node.workerinput[INTERRUPTED_KEY] = str(self.interrupted)
         if self.relay is not None:
             node.workerinput[LIVE_KEY] = str(self.relay.folder)
 
@@ -97,6 +108,10 @@ class Controller:
 
     @pytest.hookimpl(tryfirst=True)  # before the table's hook reads the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.reported.add(report.nodeid)
+        elif report.when == "setup":
+            self.setups[report.nodeid] = report
         if report.when == "???":  # xdist's report for an item whose worker died (not in its failure count)
             if report.failed:  # (pytest-rerunfailures turns it into "rerun": not finished yet)
                 self._crashed(report)
@@ -127,10 +142,29 @@ class Controller:
             reporter.add_property("waves.crashed", "1")
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
         self.ledger.stop()
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self._adopt_interrupted()
         if self.relay is not None:
             self.relay.stop()
+
+    def _adopt_interrupted(self) -> None:
+        """Ctrl-C reached the controller too, and xdist stopped listening to the workers: the steps
+        it stopped there would read "not run". Each worker left its reports in the ledger; once the
+        workers have ended they are taken in here, before any report is written."""
+        stop_workers(self.config)
+        for left in sorted(self.interrupted.glob("*.json")):
+            serial = json.loads(left.read_text())
+            reports = [self.config.hook.pytest_report_from_serializable(config=self.config, data=data)
+                       for data in serial]
+            if reports and reports[0].nodeid not in self.reported:
+                setup = self.setups.get(reports[0].nodeid)
+                for report in reports:
+                    for tag in XDIST_TAGS:  # as xdist tags its worker's reports: JUnit pairs them by these
+                        if hasattr(setup, tag):
+                            setattr(report, tag, getattr(setup, tag))
+                    self.config.hook.pytest_runtest_logreport(report=report)
 
     def pytest_unconfigure(self) -> None:
         if self.relay is not None:

@@ -3,6 +3,8 @@ PlanFile (the YAML) → WaveNode (wave2) → IssueNode (issue154) → StepItem (
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterator
 from functools import cache
@@ -19,7 +21,7 @@ from pytest_waves.plan.model import Issue, Wave
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import TerminalRepr
 from pytest_waves.session.live import LiveView, live_view
-from pytest_waves.session.state import SLOTS_KEY, WavesState, state_of
+from pytest_waves.session.state import INTERRUPTED_KEY, SLOTS_KEY, WavesState, state_of
 from pytest_waves.steps.base import NotVerifiable, StepContext, StepFailed
 
 OUTPUT_TAIL_LINES, OUTPUT_TAIL_CHARS = 20, 4000
@@ -169,6 +171,12 @@ class StepItem(pytest.Item):
         for report in (call, teardown):
             mask_report(report)
             self.ihook.pytest_runtest_logreport(report=report)
+        folder = getattr(self.config, "workerinput", {}).get(INTERRUPTED_KEY)
+        if folder:  # an xdist worker: its controller no longer listens, so it reads them from here
+            left = Path(folder) / f"{hashlib.sha1(self.nodeid.encode()).hexdigest()}.json"
+            serial = [self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+                      for report in (call, teardown)]
+            left.write_text(json.dumps(serial, default=str))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:

@@ -28,6 +28,9 @@ class DependencyWaiter(Protocol):
 
 
 SLOTS_KEY = "waves_slots"  # the workerinput key: the directory of an agent's max_parallel slots
+# the workerinput key: where a worker leaves the reports of steps that Ctrl-C stopped, for the
+# controller, which stops listening to workers when the interrupt reaches it (parallel/controller.py)
+INTERRUPTED_KEY = "waves_interrupted"
 
 
 @dataclass
