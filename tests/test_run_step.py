@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -186,3 +187,20 @@ def test_the_newest_twenty_runs_logs_are_kept(world: GitWorld, run_plan, pyteste
         (logs / f"20260101-0000{n:02d}-1-abcd").mkdir()
     run_plan(one_step("run: {cmd: 'true', allow_empty: true}")).assert_outcomes(passed=1)
     assert len([p for p in logs.iterdir() if p.is_dir()]) == 20
+
+
+def test_a_step_runs_in_a_process_that_has_more_than_1024_files_open(world: GitWorld, run_plan) -> None:
+    """select() takes no descriptor past 1023; an IDE or a long in-process session has such ones."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"this machine allows {hard} open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert held[-1] > 1024
+        result = run_plan(one_step("run: 'echo hello'"))
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    result.assert_outcomes(passed=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-import select
+import selectors
 import shlex
 import shutil
 import signal
@@ -156,6 +156,10 @@ class _Reader:
 
     def __init__(self, source: IO[bytes], log_path: Path, on_line: Callable[[str], None] | None) -> None:
         self.source, self.fd, self.on_line = source, source.fileno(), on_line
+        # a selector, not select.select(): that fails on descriptors past 1023, which a process
+        # with many files open (an IDE, a long in-process session) hands out
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.fd, selectors.EVENT_READ)
         self.log = log_path.open("ab")  # after the header run_command wrote
         self.batch: list[str] = []
         self.size = 0
@@ -195,10 +199,11 @@ class _Reader:
             self.pending, self.unended = b"", True
         self._flush()
         self.log.close()
+        self.selector.close()
         self.source.close()
 
     def _read(self, wait: float) -> None:
-        ready, _, _ = select.select([self.fd], [], [], wait)
+        ready = self.selector.select(wait)
         if time.monotonic() >= self.revive_at:  # a killed watcher is replaced within a second
             REAPER.revive()
             self.revive_at = time.monotonic() + FLUSH_SECONDS

@@ -79,16 +79,24 @@ def _step_model(kind: Kind) -> type[StepBase]:
 def plan_model(kinds: Mapping[str, Kind]) -> type[Plan]:
     """The plan model for these step kinds: each step a discriminated union of the kinds' step models,
     so that one validation checks the whole plan and its JSON Schema comes from the same models."""
+    plan = built_models(kinds)["Plan"]
+    assert issubclass(plan, Plan)
+    return plan
+
+
+def built_models(kinds: Mapping[str, Kind]) -> Mapping[str, type[BaseModel]]:
+    """The models built for these kinds, by name: `Plan`, `Wave`, `Issue` and one `step:KIND` a kind
+    (plan/transfer.py names them to the workers, which build the same ones)."""
     key = tuple((name, id(type(kind))) for name, kind in sorted(kinds.items()))  # kinds are made anew per run
     if key not in _MODELS:
         _MODELS[key] = _build(kinds)
     return _MODELS[key]
 
 
-_MODELS: dict[tuple[tuple[str, int], ...], type[Plan]] = {}
+_MODELS: dict[tuple[tuple[str, int], ...], dict[str, type[BaseModel]]] = {}
 
 
-def _build(kinds: Mapping[str, Kind]) -> type[Plan]:
+def _build(kinds: Mapping[str, Kind]) -> dict[str, type[BaseModel]]:
     models = {name: _step_model(kind) for name, kind in sorted(kinds.items())}
     union: Any = Annotated[Union[tuple(Annotated[model, Tag(name)] for name, model in models.items())],  # noqa: UP007
                            Discriminator(_kind_of)]
@@ -96,5 +104,5 @@ def _build(kinds: Mapping[str, Kind]) -> type[Plan]:
     one_step: Any = Annotated[union, BeforeValidator(_bare_kind, json_schema_input_type=Union[union, bare])]  # noqa: UP007
     issue = create_model("Issue", __base__=Issue, steps=(list[one_step], Field(min_length=1)))  # type: ignore[call-overload]
     wave = create_model("Wave", __base__=Wave, issues=(list[issue], Field(min_length=1)))  # type: ignore[call-overload, valid-type]
-    plan: type[Plan] = create_model("Plan", __base__=Plan, waves=(list[wave], Field(min_length=1)))  # type: ignore[call-overload, valid-type]
-    return plan
+    plan = create_model("Plan", __base__=Plan, waves=(list[wave], Field(min_length=1)))  # type: ignore[call-overload, valid-type]
+    return {"Plan": plan, "Wave": wave, "Issue": issue, **{f"step:{name}": model for name, model in models.items()}}

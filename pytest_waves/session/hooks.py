@@ -3,6 +3,7 @@ each step, and the table at the end. Registered by the entry point only when pla
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -49,6 +50,7 @@ class WavesRun:
     def pytest_collection(self) -> Generator[None, Any, None]:
         with paused_gc():  # a plan's items are long-lived: see paused_gc
             yield
+        gc.freeze()  # and so kept out of every later collection, like the plan (plugin._configure_run)
 
     @pytest.hookimpl(tryfirst=True)  # after every reordering (--ff's is a wrapper), before xdist reads the list
     def pytest_collection_finish(self, session: pytest.Session) -> None:
