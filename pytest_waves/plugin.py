@@ -8,11 +8,8 @@ when a run names a plan."""
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
-from collections.abc import Generator
-from types import FrameType
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,9 +17,8 @@ import pytest
 import pytest_waves.session.hookspecs as hookspecs
 from pytest_waves.session.settings import Settings, addoption, plans_given
 
-FROZEN = pytest.StashKey[bool]()
-
 if TYPE_CHECKING:
+    from pytest_waves.plan.kinds import Kind
     from pytest_waves.session.state import WavesState
 
 
@@ -32,36 +28,6 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     addoption(parser)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
-    """Around the whole session, pytest's final garbage collections included: the objects frozen once
-    the plan is loaded (see _configure_run) stay frozen when the process ends with the session (its
-    last collection skips them too); a process that goes on gets them back, collected."""
-    try:
-        return (yield)
-    finally:
-        if config.stash.get(FROZEN, False) and not _process_ends_with_session(config):
-            gc.unfreeze()
-            gc.collect()  # what pytest's own last collection did not reach: the run's files, its pipes
-
-
-def _process_ends_with_session(config: pytest.Config) -> bool:
-    """True when nothing runs after this session: an xdist worker, or the `pytest` command (pytest's
-    console entry point) not nested in another session. pytest.main() called by a process that goes
-    on (pytester's in-process runs, a script) is False, the safe answer when unsure."""
-    if hasattr(config, "workerinput"):
-        return True
-    command = False
-    frame: FrameType | None = sys._getframe()
-    while frame is not None:
-        module, function = frame.f_globals.get("__name__"), frame.f_code.co_name
-        if module == "_pytest.main" and function == "wrap_session":
-            return False  # this session runs inside another one, which goes on
-        command = command or (module == "_pytest.config" and function in ("_console_main", "console_main"))
-        frame = frame.f_back
-    return command
 
 
 @pytest.hookimpl(wrapper=True, optionalhook=True)
@@ -87,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _configure_run(config: pytest.Config, settings: Settings) -> None:
+    import pytest_waves.session.gcfreeze as gcfreeze
     import pytest_waves.session.preflight as preflight
     import pytest_waves.session.runids as runids
     from pytest_waves.session.gate import Gate
@@ -95,7 +62,8 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
     from pytest_waves.steps import registry
     from pytest_waves.steps.agent import agent_secrets
 
-    plans = preflight.load_plans(config, settings, dict(registry(config.hook.pytest_waves_step_kinds())))
+    kinds = dict(registry(config.hook.pytest_waves_step_kinds()))
+    plans = preflight.load_plans(config, settings, kinds)
     settings.refuse_conflicts()
     preflight.hold_repositories(config, settings, plans)
     preflight.check_repositories(settings, plans)
@@ -115,16 +83,12 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
     runids.terminate_as_interrupt(config)
     preflight.check_forges(settings, state)
     config.pluginmanager.register(WavesRun(state, settings), "waves-run")
-    _distribute(config, settings, state)
+    _distribute(config, settings, state, kinds)
     preflight.collect_plans(config, [str(p) for p in plans])
-    # The engine's modules, the plan and its models stay alive for the whole session. Every full
-    # garbage collection (pytest runs two as the session ends, and more happen as steps run) would
-    # walk them again; frozen, they are skipped (docs/benchmarks.md: start-up).
-    gc.freeze()
-    config.stash[FROZEN] = True
+    gcfreeze.freeze(config)  # the engine and the plan live as long as the session (docs/benchmarks.md)
 
 
-def _distribute(config: pytest.Config, settings: Settings, state: WavesState) -> None:
+def _distribute(config: pytest.Config, settings: Settings, state: WavesState, kinds: Mapping[str, Kind]) -> None:
     """Under `-n N` the plan schedules itself and the gate holds across workers (parallel/)."""
     if settings.worker:
         from pytest_waves.engine.reaper import REAPER
@@ -146,7 +110,7 @@ def _distribute(config: pytest.Config, settings: Settings, state: WavesState) ->
             Controller,  # xdist's session machinery: only under -n
         )
 
-        config.pluginmanager.register(Controller(state, config), "waves-controller")
+        config.pluginmanager.register(Controller(state, config, kinds), "waves-controller")
 
 
 def _distributed(config: pytest.Config) -> bool:

@@ -1,14 +1,20 @@
-"""What a run costs before its first step, and what it leaves behind: the long-lived objects frozen
-out of the garbage collector while a plan runs, and given back when pytest ran in a process that
-goes on; workers that start from the controller's plan instead of loading it again."""
+"""What a run costs before its first step: the long-lived objects frozen out of the garbage collector
+in a process that ends with the session (and only there), and workers that start from the
+controller's plan instead of loading it again."""
 
 from __future__ import annotations
 
 import gc
+import textwrap
+from pathlib import Path
 
 import pytest
 
+import pytest_waves.plan.transfer as transfer
 from conftest import GitWorld, issue, plan_text
+from pytest_waves.plan.loader import load_plan
+from pytest_waves.steps import registry
+from pytest_waves.steps.base import NoOptions, StepKind
 
 # Each process of a run writes how many objects the collector skips (gc.get_freeze_count()) as it
 # exits, after the session and pytest's own last collections: the controller as "controller", each
@@ -56,9 +62,74 @@ def test_a_run_without_plans_freezes_nothing(pytester: pytest.Pytester) -> None:
     assert frozen_counts(pytester) == {"controller": 0}
 
 
-def test_pytest_main_in_a_process_that_goes_on_gives_the_objects_back(world: GitWorld, run_plan) -> None:
-    """pytester's in-process run is pytest.main() in this process: had the run left its objects
-    frozen, every finished run would stay in memory for as long as this process lives."""
+def test_pytest_main_in_a_process_that_goes_on_freezes_nothing(world: GitWorld, run_plan) -> None:
+    """pytester's in-process run is pytest.main() inside this session: had the run frozen its
+    objects, every finished run would stay in memory for as long as this process lives."""
     before = gc.get_freeze_count()
     run_plan(TWO_ISSUES).assert_outcomes(passed=2)
     assert gc.get_freeze_count() == before
+
+
+# A third-party kind with options of its own, and a worker that finds the plan file broken: had it
+# read the file again, it would stop with a usage error; it runs the plan the controller validated.
+KIND_AND_BROKEN_FILE = """
+import pytest
+from pydantic import Field
+from pytest_waves.steps import StepKind, StepOptions
+
+class LintOptions(StepOptions):
+    paths: list[str] = Field(min_length=1)
+
+class Lint(StepKind[LintOptions]):
+    name = "lint"
+    Options = LintOptions
+
+    def run(self, options, ctx):
+        return "linted " + " ".join(options.paths)
+
+def pytest_waves_step_kinds():
+    return [Lint]
+
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):
+        open("plan.yaml", "w").write("waves: [ this is not a plan")
+"""
+
+
+def test_workers_run_the_plan_the_controller_validated(world: GitWorld, pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(KIND_AND_BROKEN_FILE)
+    issues = issue("[{lint: {paths: [src]}}, {run: 'true'}]", 1, worktree=False) + issue(
+        "[{run: 'true'}]", 2, worktree=False, depends_on=[1])
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2", "-rA")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*PASSED*issue1::lint*"])
+    assert "invalid wave plan" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "luminaguard.yaml"])
+def test_a_plan_comes_through_the_transfer_whole(name: str) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "plans" / name
+    sent = load_plan(shipped, registry())
+    kinds = registry()  # a worker's own kind objects
+    received = transfer.loads(transfer.dumps({sent.path: sent}, registry()), kinds)[sent.path]
+    assert received.plan == sent.plan and type(received.plan) is type(sent.plan)
+    assert (received.path, received.repo_root, received.deps, received.order) == (
+        sent.path, sent.repo_root, sent.deps, sent.order)
+    assert received.lines._lines == sent.lines._lines
+    for number, steps in sent.steps.items():
+        assert [(s.name, s.options, s.line, s.skip_reason) for s in received.steps[number]] == [
+            (s.name, s.options, s.line, s.skip_reason) for s in steps]
+        assert all(step.kind is kinds[step.kind.name] for step in received.steps[number])
+
+
+def test_a_worker_without_the_controllers_kind_says_so(tmp_path: Path) -> None:
+    class Lint(StepKind[NoOptions]):
+        name = "lint"
+
+    tmp_path.joinpath("plan.yaml").write_text(
+        "project: p\nwaves:\n  - id: 1\n    issues:\n" + textwrap.indent(issue("[lint]", worktree=False), "      "))
+    sent = load_plan(tmp_path / "plan.yaml", registry([[Lint]]))
+    blob = transfer.dumps({sent.path: sent}, registry([[Lint]]))
+    with pytest.raises(transfer.TransferError, match="step kind 'lint', which this worker does not know"):
+        transfer.loads(blob, registry())

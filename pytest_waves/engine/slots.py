@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 POLL_SECONDS = 0.05
 
 
@@ -23,6 +21,9 @@ POLL_SECONDS = 0.05
 def slot(folder: Path, name: str, limit: int, on_wait: Callable[[], None] | None = None) -> Iterator[int]:
     """Hold one of `limit` slots named `name` while the block runs; yields the slot's number.
     `on_wait` is called once when every slot is taken (to say so)."""
+    # imported here: only agents with max_parallel take slots, and filelock costs every process ~10 ms
+    from filelock import FileLock, Timeout
+
     folder.mkdir(parents=True, exist_ok=True)
     stem = hashlib.sha1(name.encode()).hexdigest()[:16]
     locks = [FileLock(str(folder / f"{stem}.{number}.lock")) for number in range(limit)]

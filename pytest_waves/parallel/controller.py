@@ -7,9 +7,11 @@ path reaches workers in `workerinput`; worker.py is the other half.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
+import pytest_waves.plan.transfer as transfer
 from pytest_waves.parallel.adapters import (
     Producer,
     WorkerController,
@@ -20,6 +22,7 @@ from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger
 from pytest_waves.parallel.relay import LiveRelay
 from pytest_waves.parallel.scheduler import WavesScheduling
 from pytest_waves.parallel.units import NodeIds
+from pytest_waves.plan.kinds import Kind
 from pytest_waves.plan.stepid import issue_of_unit
 from pytest_waves.reporting.status import CRASHED
 from pytest_waves.session.adapters import junit_xml
@@ -28,14 +31,13 @@ from pytest_waves.session.results import Result
 from pytest_waves.session.runids import RUN_KEY
 from pytest_waves.session.state import INTERRUPTED_KEY, SLOTS_KEY, WavesState
 
-
 XDIST_TAGS = ("node", "worker_id", "item_index", "testrun_uid")
 
 
 class Controller:
     """Registered on the xdist controller when a plan runs with `-n N`."""
 
-    def __init__(self, state: WavesState, config: pytest.Config) -> None:
+    def __init__(self, state: WavesState, config: pytest.Config, kinds: Mapping[str, Kind]) -> None:
         self.state, self.config = state, config
         self.scheduler: WavesScheduling | None = None
         self.nodeids = NodeIds(state.plans.values(), config.rootpath)
@@ -49,6 +51,8 @@ class Controller:
         self.interrupted.mkdir()
         self.reported: set[str] = set()  # node ids whose call report arrived
         self.setups: dict[str, pytest.TestReport] = {}  # node id → its setup report, which xdist tagged
+        # the validated plans, for every worker (and every replacement of a crashed one) to start from
+        self.plans = transfer.dumps(state.plans, kinds)
 
     def _relay(self) -> LiveRelay | None:
         """With -v, what the workers' running steps print is shown here (see relay.py)."""
@@ -90,6 +94,7 @@ class Controller:
         node.workerinput[RUN_KEY] = self.state.run_id
         node.workerinput[SLOTS_KEY] = str(self.ledger.path / "slots")
         node.workerinput[INTERRUPTED_KEY] = str(self.interrupted)
+        node.workerinput[transfer.PLANS_KEY] = self.plans
         if self.relay is not None:
             node.workerinput[LIVE_KEY] = str(self.relay.folder)
 

@@ -26,7 +26,9 @@ ISSUE_NUMBER_MAX = 2**31 - 1  # GitHub's issue and PR numbers are 32-bit integer
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built when it first validates. The controller validates
+    # the plan; xdist's workers take its validated copy (plan/transfer.py) and never build one.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def current_os() -> str:

@@ -6,12 +6,17 @@
 - pytest's JUnit writer (`_pytest.junitxml.xml_key`): suite properties on the process that writes
   the XML, which `record_testsuite_property` cannot reach under xdist (pytest#7767).
 - `TerminalRepr`, the type `repr_failure` may return.
+- Whether the process ends with the session: pytest's console entry point (`_console_main` in
+  `_pytest.config`; `console_main` before pytest 9.1) and `_pytest.main.wrap_session`, looked for on
+  the call stack (session/gcfreeze.py).
 
 pyproject.toml bounds pytest and pytest-dependency to the versions this is tested with."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -19,8 +24,8 @@ from _pytest._code.code import TerminalRepr
 from _pytest.junitxml import LogXML, xml_key
 from pytest_dependency import DependencyItemStatus, DependencyManager
 
-__all__ = ["SCOPE", "TerminalRepr", "adopt_result", "junit_xml", "recorded_result", "terminal_width",
-           "trust_as_passed"]
+__all__ = ["SCOPE", "TerminalRepr", "adopt_result", "junit_xml", "process_ends_with_session", "recorded_result",
+           "terminal_width", "trust_as_passed"]
 
 SCOPE = "session"
 Phases = Mapping[str, str | None]  # "setup"/"call"/"teardown" → "passed", "failed", "skipped" or None
@@ -61,3 +66,18 @@ def junit_xml(config: pytest.Config) -> LogXML | None:
     """pytest's JUnit writer of this process, when `--junitxml` is given."""
     xml: Any = config.stash.get(xml_key, None)
     return xml
+
+
+def process_ends_with_session(config: pytest.Config) -> bool:
+    """An xdist worker, or the `pytest` command (pytest's console entry point) running one session.
+    pytest.main() called from elsewhere, or a session inside a session, is False: the safe answer."""
+    if hasattr(config, "workerinput"):
+        return True
+    sessions, command = 0, False
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        module, function = frame.f_globals.get("__name__"), frame.f_code.co_name
+        sessions += module == "_pytest.main" and function == "wrap_session"
+        command = command or (module == "_pytest.config" and function in ("_console_main", "console_main"))
+        frame = frame.f_back
+    return command and sessions == 1

@@ -3,7 +3,6 @@ each step, and the table at the end. Registered by the entry point only when pla
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import pytest_waves.session.gcfreeze as gcfreeze
 from pytest_waves.engine.masking import mask, mask_report
 from pytest_waves.plan.loader import paused_gc
 from pytest_waves.session.adapters import junit_xml, terminal_width
@@ -47,10 +47,10 @@ class WavesRun:
         return node
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_collection(self) -> Generator[None, Any, None]:
+    def pytest_collection(self, session: pytest.Session) -> Generator[None, Any, None]:
         with paused_gc():  # a plan's items are long-lived: see paused_gc
             yield
-        gc.freeze()  # and so kept out of every later collection, like the plan (plugin._configure_run)
+        gcfreeze.freeze(session.config)  # and so kept out of every later collection, like the plan
 
     @pytest.hookimpl(tryfirst=True)  # after every reordering (--ff's is a wrapper), before xdist reads the list
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import pytest_waves.engine.runlock as runlock
 import pytest_waves.engine.sandbox as sandbox
+import pytest_waves.plan.transfer as transfer
 from pytest_waves.engine.forge import ForgeError
 from pytest_waves.engine.masking import mask
 from pytest_waves.engine.runlock import RepositoryBusy, RunLocks
@@ -22,7 +23,17 @@ from pytest_waves.session.settings import Settings
 from pytest_waves.session.state import WavesState
 
 
-def load_plans(config: pytest.Config, settings: Settings, kinds: dict[str, Kind]) -> dict[Path, LoadedPlan]:
+def load_plans(config: pytest.Config, settings: Settings, kinds: Mapping[str, Kind]) -> dict[Path, LoadedPlan]:
+    """The plans, each read and validated once, by the controller: xdist's workers take its copy."""
+    blob = getattr(config, "workerinput", {}).get(transfer.PLANS_KEY)
+    if blob is not None:
+        try:
+            given = transfer.loads(blob, kinds)
+        except transfer.TransferError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        for loaded in given.values():
+            _register_markers(config, loaded)
+        return given
     plans: dict[Path, LoadedPlan] = {}
     for path in settings.plans:
         try:

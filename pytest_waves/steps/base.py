@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 class NoOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # see plan.model.Strict
 
 
 class StepOptions(NoOptions):
