@@ -133,3 +133,29 @@ def test_a_worker_without_the_controllers_kind_says_so(tmp_path: Path) -> None:
     blob = transfer.dumps({sent.path: sent}, registry([[Lint]]))
     with pytest.raises(transfer.TransferError, match="step kind 'lint', which this worker does not know"):
         transfer.loads(blob, registry())
+
+
+# Each process writes which of these modules it imported by the end of its session.
+REPORT_IMPORTS = """
+import os, sys
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    who = getattr(config, "workerinput", {}).get("workerid", "controller")
+    found = [name for name in ("yaml", "filelock", "git") if name in sys.modules]
+    with open(os.path.join(os.environ["IMPORTS_REPORT"], who), "w") as out:
+        out.write(" ".join(found))
+"""
+
+
+def test_workers_import_only_what_their_steps_need(world: GitWorld, pytester: pytest.Pytester,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker takes the controller's plan, so it never parses YAML; `run` steps take no file lock
+    and no GitPython. Each of these costs every worker 10-70 ms at start-up."""
+    pytester.makeconftest(REPORT_IMPORTS)
+    monkeypatch.setenv("IMPORTS_REPORT", str(pytester.mkdir("imports")))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, TWO_ISSUES))
+    pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2").assert_outcomes(passed=2)
+    found = {path.name: path.read_text() for path in (pytester.path / "imports").iterdir()}
+    assert found == {"controller": "yaml", "gw0": "", "gw1": ""}

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml  # imported when a plan is read: xdist's workers take the controller's (plan/transfer.py)
 
 Loc = tuple[str | int, ...]
 MAX_NODES = 200_000  # alias expansion past this is a "billion laughs" plan, not a real one
 MAX_DEPTH = 64  # a plan is about 8 levels deep; hundreds are a malformed or hostile file
 MAX_BYTES = 5 * 1024 * 1024  # a 10,000-step plan is about 0.5 MB; more is a mistake, not a plan
-# libyaml when PyYAML was built with it: ten times faster on big plans, with the same marks and errors
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 
 
@@ -45,7 +44,10 @@ class _Builder:
         self.lines = LineMap()
         self._map = self.lines._lines
         self.count = 0
+        import yaml
+
         self._scalars = yaml.constructor.SafeConstructor()
+        self._mapping, self._sequence = yaml.MappingNode, yaml.SequenceNode
 
     def build(self, node: yaml.Node, key: str, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
@@ -58,7 +60,7 @@ class _Builder:
             self._map[key] = node.start_mark.line + 1
         if node.tag == _STR:
             return node.value  # most values of a plan: skip the constructor's bookkeeping
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, self._mapping):
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
@@ -73,13 +75,14 @@ class _Builder:
                 self._map[where] = key_node.start_mark.line + 1
                 result[name] = self.build(value_node, where, depth + 1)
             return result
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, self._sequence):
             return [self.build(child, f"{key}\x1f#{index}", depth + 1) for index, child in enumerate(node.value)]
         return self._scalars.construct_object(node, deep=True)
 
 
 def load_yaml(path: Path) -> tuple[Any, LineMap]:
     """Parse one YAML document; return the data and a location → line map."""
+    import yaml
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -94,7 +97,8 @@ def load_yaml(path: Path) -> tuple[Any, LineMap]:
         line = raw[: exc.start].count(b"\n") + 1
         raise SourceError("the plan is not valid UTF-8", line) from None
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        # libyaml when PyYAML was built with it: ten times faster on big plans, same marks and errors
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

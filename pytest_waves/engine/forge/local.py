@@ -10,12 +10,14 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, fields
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock
+from typing import TYPE_CHECKING, Any
 
 from pytest_waves.engine.forge.base import PullExists, PullRequest, PullSpec
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 _PULL_FIELDS = {f.name for f in fields(PullRequest)}
 
@@ -24,7 +26,13 @@ class LocalForge:
     def __init__(self, store: Path, project: str) -> None:
         self.store = store
         self.project = project
-        self._lock = FileLock(str(store) + ".lock", timeout=60)
+
+    @cached_property
+    def _lock(self) -> FileLock:
+        # imported here: only pr steps and the tracking comment take it, not every worker's start-up
+        from filelock import FileLock
+
+        return FileLock(str(self.store) + ".lock", timeout=60)
 
     def __repr__(self) -> str:
         return f"LocalForge({str(self.store)!r})"
