@@ -204,3 +204,27 @@ def test_a_step_runs_in_a_process_that_has_more_than_1024_files_open(world: GitW
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     result.assert_outcomes(passed=1)
+
+
+def test_a_command_whose_output_cannot_be_watched_is_not_left_running(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command runs, then no descriptor is left to watch its output (EMFILE, injected at the
+    selector once the command is up): the step fails with the error, and the command is gone."""
+    import errno
+
+    import pytest_waves.engine.commands as commands
+
+    marker = tmp_path / "command.pid"
+
+    def no_descriptor_left() -> None:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(commands.selectors, "DefaultSelector", no_descriptor_left)
+    with pytest.raises(OSError, match="Too many open files"):
+        commands.run_command(f"echo $$ > {marker}; exec sleep 60", tmp_path, None, 30, tmp_path / "step.log")
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(marker.read_text()), 0)
+    assert "interrupted after" in (tmp_path / "step.log").read_text()

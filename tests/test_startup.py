@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import gc
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ConfigDict, Field, field_validator
 
 import pytest_waves.plan.transfer as transfer
 from conftest import GitWorld, issue, plan_text
 from pytest_waves.plan.loader import load_plan
 from pytest_waves.steps import registry
-from pytest_waves.steps.base import NoOptions, StepKind
+from pytest_waves.steps.base import NoOptions, StepKind, StepOptions
 
 # Each process of a run writes how many objects the collector skips (gc.get_freeze_count()) as it
 # exits, after the session and pytest's own last collections: the controller as "controller", each
@@ -112,7 +115,9 @@ def test_a_plan_comes_through_the_transfer_whole(name: str) -> None:
     shipped = Path(__file__).resolve().parents[1] / "plans" / name
     sent = load_plan(shipped, registry())
     kinds = registry()  # a worker's own kind objects
-    received = transfer.loads(transfer.dumps({sent.path: sent}, registry()), kinds)[sent.path]
+    blob = transfer.dumps({sent.path: sent}, registry())
+    assert blob is not None
+    received = transfer.loads(blob, kinds)[sent.path]
     assert received.plan == sent.plan and type(received.plan) is type(sent.plan)
     assert (received.path, received.repo_root, received.deps, received.order) == (
         sent.path, sent.repo_root, sent.deps, sent.order)
@@ -131,6 +136,7 @@ def test_a_worker_without_the_controllers_kind_says_so(tmp_path: Path) -> None:
         "project: p\nwaves:\n  - id: 1\n    issues:\n" + textwrap.indent(issue("[lint]", worktree=False), "      "))
     sent = load_plan(tmp_path / "plan.yaml", registry([[Lint]]))
     blob = transfer.dumps({sent.path: sent}, registry([[Lint]]))
+    assert blob is not None
     with pytest.raises(transfer.TransferError, match="step kind 'lint', which this worker does not know"):
         transfer.loads(blob, registry())
 
@@ -159,3 +165,64 @@ def test_workers_import_only_what_their_steps_need(world: GitWorld, pytester: py
     pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2").assert_outcomes(passed=2)
     found = {path.name: path.read_text() for path in (pytester.path / "imports").iterdir()}
     assert found == {"controller": "yaml", "gw0": "", "gw1": ""}
+
+
+# Options models no import can find: built by create_model, and a class made inside a function.
+UNIMPORTABLE_OPTIONS = """
+from pydantic import create_model
+from pytest_waves.steps import StepKind, StepOptions
+
+def _made_here():
+    class Inner(StepOptions):
+        level: int = 1
+    return Inner
+
+class Lint(StepKind):
+    name = "lint"
+    Options = create_model("LintOptions", __base__=StepOptions, paths=(list[str], ...))
+
+    def run(self, options, ctx):
+        return "linted " + " ".join(options.paths)
+
+class Check(StepKind):
+    name = "check"
+    Options = _made_here()
+
+    def run(self, options, ctx):
+        return f"checked at level {options.level}"
+
+def pytest_waves_step_kinds():
+    return [Lint, Check]
+"""
+
+
+def test_kinds_whose_options_no_import_can_find_run_under_xdist(world: GitWorld, pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(UNIMPORTABLE_OPTIONS)
+    issues = issue("[{lint: {paths: [src]}}, {check: {level: 2}}]", 1, worktree=False) + issue(
+        "[check]", 2, worktree=False, depends_on=[1])
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2")
+    result.assert_outcomes(passed=3)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_plan_that_does_not_pickle_is_read_by_each_worker(tmp_path: Path) -> None:
+    """An option's value that cannot be pickled (a validator may make anything): not sent at all."""
+    class Locked(StepOptions):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        lock: Any = Field(default=None, validate_default=True)
+
+        @field_validator("lock", mode="before")
+        @classmethod
+        def _make(cls, value: Any) -> Any:
+            return threading.Lock()
+
+    class Hold(StepKind[Locked]):
+        name = "hold"
+        Options = Locked
+
+    kinds = registry([[Hold]])
+    tmp_path.joinpath("plan.yaml").write_text(
+        "project: p\nwaves:\n  - id: 1\n    issues:\n" + textwrap.indent(issue("[hold]", worktree=False), "      "))
+    sent = load_plan(tmp_path / "plan.yaml", kinds)
+    assert transfer.dumps({sent.path: sent}, kinds) is None

@@ -120,20 +120,25 @@ def run_command(cmd: str | Sequence[str], cwd: Path, env: Mapping[str, str] | No
         os.close(go)
     assert process.stdout is not None
     timed_out = interrupted = False
-    reader = _Reader(process.stdout, log, on_line)
+    reader: _Reader | None = None
     try:
+        reader = _Reader(process.stdout, log, on_line)  # may fail (no descriptor left): then kill, below
         timed_out = not reader.follow(process, started + timeout)
     finally:
-        if process.poll() is None:  # timed out, or interrupted (Ctrl-C): leave no orphan behind
+        if process.poll() is None:  # timed out, interrupted (Ctrl-C), or never read: leave no orphan behind
             interrupted = not timed_out
             _kill_group(process)
-        reader.drain(process)
+        if reader is not None:
+            reader.drain(process)
+        else:
+            process.stdout.close()
+            process.wait()
         REAPER.forget(process.pid)
         duration = time.monotonic() - started
         ended = (f"interrupted after {duration:.1f} s" if interrupted else
                  f"killed by its {timeout:g} s timeout" if timed_out else
                  f"exit {process.returncode} after {duration:.1f} s")
-        lead = "\n" if reader.unended else ""  # on a line of its own, also after output without a last newline
+        lead = "\n" if reader is not None and reader.unended else ""  # on a line of its own, also after output without a last newline
         with log.open("ab") as handle:
             handle.write(f"{lead}{MARK} {ended}\n".encode())
     return CommandResult(argv=argv, exit_code=None if timed_out else process.returncode,
@@ -159,8 +164,12 @@ class _Reader:
         # a selector, not select.select(): that fails on descriptors past 1023, which a process
         # with many files open (an IDE, a long in-process session) hands out
         self.selector = selectors.DefaultSelector()
-        self.selector.register(self.fd, selectors.EVENT_READ)
-        self.log = log_path.open("ab")  # after the header run_command wrote
+        try:
+            self.selector.register(self.fd, selectors.EVENT_READ)
+            self.log = log_path.open("ab")  # after the header run_command wrote
+        except BaseException:
+            self.selector.close()
+            raise
         self.batch: list[str] = []
         self.size = 0
         self.pending = b""  # the start of a line whose end has not come yet
@@ -187,20 +196,22 @@ class _Reader:
         """The command is done; its output ends when every holder of the pipe is gone. What it left
         running in its process group does not outlive the step; a process that left the group and
         still holds the pipe is cut off, so the step ends and the log is complete up to there."""
-        for last_chance in (False, True):
-            until = time.monotonic() + KILL_GRACE_SECONDS
-            while not self.ended and (remaining := until - time.monotonic()) > 0:
-                self._read(min(FLUSH_SECONDS, remaining))
-            if self.ended or last_chance:
-                break
-            _kill_group(process)
-        if self.pending:
-            self._take(self.pending.decode("utf-8", errors="surrogateescape"), ending="")
-            self.pending, self.unended = b"", True
-        self._flush()
-        self.log.close()
-        self.selector.close()
-        self.source.close()
+        try:
+            for last_chance in (False, True):
+                until = time.monotonic() + KILL_GRACE_SECONDS
+                while not self.ended and (remaining := until - time.monotonic()) > 0:
+                    self._read(min(FLUSH_SECONDS, remaining))
+                if self.ended or last_chance:
+                    break
+                _kill_group(process)
+            if self.pending:
+                self._take(self.pending.decode("utf-8", errors="surrogateescape"), ending="")
+                self.pending, self.unended = b"", True
+            self._flush()
+        finally:  # a full disk must not leave the log, the selector or the pipe open
+            self.log.close()
+            self.selector.close()
+            self.source.close()
 
     def _read(self, wait: float) -> None:
         ready = self.selector.select(wait)

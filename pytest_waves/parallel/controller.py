@@ -94,7 +94,8 @@ class Controller:
         node.workerinput[RUN_KEY] = self.state.run_id
         node.workerinput[SLOTS_KEY] = str(self.ledger.path / "slots")
         node.workerinput[INTERRUPTED_KEY] = str(self.interrupted)
-        node.workerinput[transfer.PLANS_KEY] = self.plans
+        if self.plans is not None:  # None: the plans do not pickle, workers read them (plan/transfer.py)
+            node.workerinput[transfer.PLANS_KEY] = self.plans
         if self.relay is not None:
             node.workerinput[LIVE_KEY] = str(self.relay.folder)
 
