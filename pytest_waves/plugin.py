@@ -38,10 +38,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> Generator[None, int,
     if not plans_given(config):
         return cpus
     import pytest_waves.session.preflight as preflight
-    from pytest_waves.steps import registry
 
-    kinds = dict(registry(config.hook.pytest_waves_step_kinds()))
-    width = preflight.useful_workers(Settings.from_config(config), kinds)
+    width = preflight.useful_workers(config, Settings.from_config(config))
     return max(1, min(cpus, width)) if width else cpus
 
 
@@ -59,10 +57,9 @@ def _configure_run(config: pytest.Config, settings: Settings) -> None:
     from pytest_waves.session.gate import Gate
     from pytest_waves.session.hooks import WavesRun
     from pytest_waves.session.state import STATE, WavesState
-    from pytest_waves.steps import registry
     from pytest_waves.steps.agent import agent_secrets
 
-    kinds = dict(registry(config.hook.pytest_waves_step_kinds()))
+    kinds = preflight.step_kinds(config)
     plans = preflight.load_plans(config, settings, kinds)
     settings.refuse_conflicts()
     preflight.hold_repositories(config, settings, plans)

@@ -226,3 +226,22 @@ def test_a_plan_that_does_not_pickle_is_read_by_each_worker(tmp_path: Path) -> N
         "project: p\nwaves:\n  - id: 1\n    issues:\n" + textwrap.indent(issue("[hold]", worktree=False), "      "))
     sent = load_plan(tmp_path / "plan.yaml", kinds)
     assert transfer.dumps({sent.path: sent}, kinds) is None
+
+
+BREAK_THE_FILE_ON_THE_CONTROLLER = """
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        open("plan.yaml", "w").write("waves: [ this is not a plan")
+"""
+
+
+def test_n_auto_reads_the_plan_once(world: GitWorld, pytester: pytest.Pytester,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-n auto` sizes the run by the plan before pytest_configure; the run then uses that reading
+    (a conftest breaks the file in between: read again, it would be a usage error)."""
+    pytester.makeconftest(BREAK_THE_FILE_ON_THE_CONTROLLER)
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "4")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, TWO_ISSUES))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "auto")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*2 workers*"])  # the plan's width, not the 4 CPUs xdist was told of

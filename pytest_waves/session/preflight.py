@@ -21,6 +21,7 @@ from pytest_waves.plan.kinds import Kind
 from pytest_waves.plan.loader import LoadedPlan, PlanError, load_plan
 from pytest_waves.session.settings import Settings
 from pytest_waves.session.state import WavesState
+from pytest_waves.steps import registry
 
 
 def load_plans(config: pytest.Config, settings: Settings, kinds: Mapping[str, Kind]) -> dict[Path, LoadedPlan]:
@@ -35,9 +36,10 @@ def load_plans(config: pytest.Config, settings: Settings, kinds: Mapping[str, Ki
             _register_markers(config, loaded)
         return given
     plans: dict[Path, LoadedPlan] = {}
+    preloaded = config.stash.get(PRELOADED, (None, {}))[1]
     for path in settings.plans:
         try:
-            loaded = load_plan(path, kinds, settings.repo)
+            loaded = preloaded.get(path) or load_plan(path, kinds, settings.repo)
         except PlanError as exc:
             raise pytest.UsageError(mask(f"invalid wave plan: {exc}")) from None
         same = next((other for other in plans.values() if other.key == loaded.key), None)
@@ -49,15 +51,28 @@ def load_plans(config: pytest.Config, settings: Settings, kinds: Mapping[str, Ki
     return plans
 
 
-def useful_workers(settings: Settings, kinds: Mapping[str, Kind]) -> int | None:
+# `-n auto` sizes the run by the plans before pytest_configure loads them: loaded once, kept here
+PRELOADED = pytest.StashKey[tuple[Mapping[str, Kind], dict[Path, LoadedPlan]]]()
+
+
+def step_kinds(config: pytest.Config) -> Mapping[str, Kind]:
+    """The run's step kinds: the ones `-n auto` loaded the plans with, else the registry's."""
+    preloaded = config.stash.get(PRELOADED, None)
+    return preloaded[0] if preloaded is not None else dict(registry(config.hook.pytest_waves_step_kinds()))
+
+
+def useful_workers(config: pytest.Config, settings: Settings) -> int | None:
     """How many workers the plans can keep busy at once: the sum of each plan's widest wave (its
     largest level of independent issues). None when a plan does not load: the run's own loading
     says why, in its place."""
+    kinds = step_kinds(config)
     try:
-        plans = [load_plan(path, kinds, settings.repo) for path in settings.plans]
+        plans = {path: load_plan(path, kinds, settings.repo) for path in settings.plans}
     except PlanError:
         return None
-    return sum(max((len(level) for level in levels(loaded.order, loaded.deps)), default=1) for loaded in plans)
+    config.stash[PRELOADED] = (kinds, plans)  # load_plans takes them: one reading of each plan a run
+    return sum(max((len(level) for level in levels(loaded.order, loaded.deps)), default=1)
+               for loaded in plans.values())
 
 
 def _register_markers(config: pytest.Config, loaded: LoadedPlan) -> None:
