@@ -173,9 +173,9 @@ def _move_aside(loaded: LoadedPlan, checkout: Path, origin: Path, forge_file: Pa
 def _clone(loaded: LoadedPlan, origin: Path, checkout: Path) -> None:
     import git
 
-    repo = git.Repo.clone_from(str(origin), checkout, origin=loaded.plan.repository.remote)
-    _configure(repo)
-    (Path(repo.git_dir) / BUILT).write_text("\n".join(_built_commits(origin)) + "\n", encoding="utf-8")
+    with git.Repo.clone_from(str(origin), checkout, origin=loaded.plan.repository.remote) as repo:
+        _configure(repo)
+        (Path(repo.git_dir) / BUILT).write_text("\n".join(_built_commits(origin)) + "\n", encoding="utf-8")
 
 
 def _configure(repo: git.Repo) -> None:
@@ -192,24 +192,25 @@ def _build(loaded: LoadedPlan, checkout: Path, origin: Path) -> None:
     sandbox = loaded.plan.repository.sandbox
     assert sandbox is not None
     base, remote = loaded.plan.repository.base, loaded.plan.repository.remote
-    bare = git.Repo.init(origin, bare=True, initial_branch=base)
-    (Path(bare.git_dir) / BUILDING).touch()
-    repo = git.Repo.init(checkout, initial_branch=base)
-    (Path(repo.git_dir) / BUILDING).touch()
-    _configure(repo)
-    repo.create_remote(remote, str(origin))
-    made = [_commit_tree(repo, loaded.path.parent / sandbox.seed, "Initial commit")]
-    repo.git.push(remote, base)
-    for branch, overlay in sandbox.branches.items():
-        repo.git.checkout("-q", "-b", branch, base)
-        made.append(_commit_tree(repo, loaded.path.parent / overlay, f"Work on {branch}"))
-        repo.git.push(remote, branch)
-        repo.git.checkout("-q", base)
-        repo.git.branch("-D", branch)  # the plan's worktree step recreates it from the origin
-    repo.git.fetch(remote)
-    for folder in (Path(bare.git_dir), Path(repo.git_dir)):
-        (folder / BUILT).write_text("\n".join(made) + "\n", encoding="utf-8")
-        (folder / BUILDING).unlink()
+    # closed when done: a run's long-lived objects are frozen (session/gcfreeze.py), its garbage must not be
+    with git.Repo.init(origin, bare=True, initial_branch=base) as bare:
+        (Path(bare.git_dir) / BUILDING).touch()
+        with git.Repo.init(checkout, initial_branch=base) as repo:
+            (Path(repo.git_dir) / BUILDING).touch()
+            _configure(repo)
+            repo.create_remote(remote, str(origin))
+            made = [_commit_tree(repo, loaded.path.parent / sandbox.seed, "Initial commit")]
+            repo.git.push(remote, base)
+            for branch, overlay in sandbox.branches.items():
+                repo.git.checkout("-q", "-b", branch, base)
+                made.append(_commit_tree(repo, loaded.path.parent / overlay, f"Work on {branch}"))
+                repo.git.push(remote, branch)
+                repo.git.checkout("-q", base)
+                repo.git.branch("-D", branch)  # the plan's worktree step recreates it from the origin
+            repo.git.fetch(remote)
+            for folder in (Path(bare.git_dir), Path(repo.git_dir)):
+                (folder / BUILT).write_text("\n".join(made) + "\n", encoding="utf-8")
+                (folder / BUILDING).unlink()
 
 
 def _commit_tree(repo: git.Repo, source: Path, message: str) -> str:

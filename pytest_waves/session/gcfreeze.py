@@ -19,4 +19,5 @@ from pytest_waves.session.adapters import process_ends_with_session
 def freeze(config: pytest.Config) -> None:
     """Freeze what exists now, if this process ends with the session."""
     if process_ends_with_session(config):
+        gc.collect(1)  # the young garbage first (a sandbox build leaves ~200 objects): frozen, it would stay
         gc.freeze()
