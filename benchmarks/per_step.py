@@ -20,8 +20,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+# the same timing as the make comparison; a script's own folder is on sys.path
+from waves_vs_make import timed
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "xdist", "-p", "pytest_dependency",
           "-p", "pytest_waves.plugin", "-p", "no:cacheprovider", "-n", "0"]
@@ -40,15 +42,6 @@ def write_makefile(path: Path, rules: int) -> None:
     names = [f"r{k}" for k in range(rules)]
     path.write_text(f".PHONY: all {' '.join(names)}\nall: {' '.join(names)}\n"
                     + "".join(f"{name}:\n\t@true\n" for name in names))
-
-
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
-    return elapsed
 
 
 def main() -> None:
