@@ -22,6 +22,8 @@ from pytest_waves.steps.base import NoOptions, StepKind, StepOptions
 # Each process of a run writes how many objects the collector skips (gc.get_freeze_count()) as it
 # exits, after the session and pytest's own last collections: the controller as "controller", each
 # xdist worker by its id.
+# In one process it also writes the count as the session starts (the plan frozen) and as the first
+# step is set up (its items frozen too), to "stages".
 REPORT_FREEZE = """
 import atexit, gc, os
 
@@ -29,6 +31,14 @@ def pytest_configure(config):
     who = getattr(config, "workerinput", {}).get("workerid", "controller")
     path = os.path.join(os.environ["FREEZE_REPORT"], who)
     atexit.register(lambda: open(path, "w").write(str(gc.get_freeze_count())))
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):
+        open(os.path.join(os.environ["FREEZE_REPORT"], "..", "stages"), "a").write(f"{gc.get_freeze_count()} ")
+
+def pytest_runtest_setup(item):
+    if not hasattr(item.config, "workerinput") and item.name == "run" and "issue1" in item.nodeid:
+        open(os.path.join(os.environ["FREEZE_REPORT"], "..", "stages"), "a").write(f"{gc.get_freeze_count()}")
 """
 
 TWO_ISSUES = issue("[{run: 'true'}]", 1, worktree=False) + issue("[{run: 'true'}]", 2, worktree=False)
@@ -56,6 +66,9 @@ def test_a_plan_run_keeps_its_long_lived_objects_out_of_the_collector(
     # the engine's modules, the plan's models and the items: tens of thousands of objects, each
     # of which every full collection, the process's last one included, would otherwise walk again
     assert all(count > 10_000 for count in counts.values()), counts
+    if not workers:  # the items, collected after the plan was frozen, are frozen in their turn
+        at_start, after_collection = map(int, (pytester.path / "stages").read_text().split())
+        assert at_start > 10_000 and after_collection > at_start
 
 
 @pytest.mark.usefixtures("freeze_report")
@@ -206,7 +219,44 @@ def test_kinds_whose_options_no_import_can_find_run_under_xdist(world: GitWorld,
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
 
 
-def test_a_plan_that_does_not_pickle_is_read_by_each_worker(tmp_path: Path) -> None:
+UNPICKLABLE_OPTION = """
+import threading
+from typing import Any
+from pydantic import ConfigDict, Field, field_validator
+from pytest_waves.steps import StepKind, StepOptions
+
+class Locked(StepOptions):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    lock: Any = Field(default=None, validate_default=True)
+
+    @field_validator("lock", mode="before")
+    @classmethod
+    def _make(cls, value):
+        return threading.Lock()
+
+class Hold(StepKind):
+    name = "hold"
+    Options = Locked
+
+    def run(self, options, ctx):
+        with options.lock:
+            return "held"
+
+def pytest_waves_step_kinds():
+    return [Hold]
+"""
+
+
+def test_a_plan_that_does_not_pickle_runs_under_xdist(world: GitWorld, pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(UNPICKLABLE_OPTION)
+    issues = issue("[hold]", 1, worktree=False) + issue("[hold]", 2, worktree=False, depends_on=[1])
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issues))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2")
+    result.assert_outcomes(passed=2)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_plan_that_does_not_pickle_is_not_sent(tmp_path: Path) -> None:
     """An option's value that cannot be pickled (a validator may make anything): not sent at all."""
     class Locked(StepOptions):
         model_config = ConfigDict(arbitrary_types_allowed=True)
