@@ -89,9 +89,10 @@ def _distribute(config: pytest.Config, settings: Settings, state: WavesState, ki
     """Under `-n N` the plan schedules itself and the gate holds across workers (parallel/)."""
     if settings.worker:
         from pytest_waves.engine.reaper import REAPER
-        from pytest_waves.parallel.worker import Worker
+        from pytest_waves.parallel.worker import Worker, let_steps_run_alone
 
         REAPER.watched = (os.getppid(),)  # xdist's controller: its death ends this worker's steps too
+        let_steps_run_alone(config)
         state.worker = Worker.from_config(config, state.gate)
         if state.worker is not None:
             config.pluginmanager.register(state.worker, "waves-worker")

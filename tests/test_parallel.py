@@ -7,6 +7,10 @@ same time, which proves parallelism without asserting on durations.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -292,3 +296,90 @@ def test_n_auto_without_plans_is_xdists_own(pytester: pytest.Pytester, monkeypat
     result = pytester.runpytest_subprocess("-n", "auto")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["created: 3/3 workers"])
+
+
+NEXT_ITEM = """
+import pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    with open("next.log", "a") as log:  # what pytest was told comes next: what teardown keeps
+        log.write(f"{item.name} -> {getattr(nextitem, 'name', None)}\\n")
+
+@pytest.fixture(scope="session")
+def shared():
+    with open("shared.log", "a") as log:
+        log.write("set up\\n")
+    yield
+"""
+
+
+def test_a_step_starts_without_waiting_for_a_successor(run_plan, pytester: pytest.Pytester) -> None:
+    """xdist starts an item only once its worker holds the next one; a plan step starts at its turn.
+    #2 is not ready until #1 finished, so nothing can have been sent after #1's last step."""
+    pytester.makeconftest(NEXT_ITEM)
+    result = run_plan(issue(1, ["true", "true"]) + issue(2, ["true"], depends=(1,)), "-n", "1")
+    result.assert_outcomes(passed=3)
+    assert pytester.path.joinpath("next.log").read_text().splitlines() == [
+        "s1 -> s2", "s2 -> None", "s1 -> None"]
+
+
+def test_a_worker_that_ran_a_plain_test_keeps_its_session_fixtures(world: GitWorld,
+                                                                    pytester: pytest.Pytester) -> None:
+    """A step that ran alone would tear down what plain tests set up for the whole session; on a
+    worker that ran one, steps wait for their successor as xdist's items do."""
+    pytester.makeconftest(NEXT_ITEM)
+    pytester.makepyfile(test_a="def test_first(shared): pass", test_b="def test_last(shared): pass")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(1, ["true"]) + issue(2, ["true"], (1,))))
+    result = pytester.runpytest_subprocess("test_a.py", "plan.yaml", "test_b.py", "--waves", "plan.yaml",
+                                           "-n", "1", "-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=4)
+    assert pytester.path.joinpath("next.log").read_text().splitlines() == [
+        "s1 -> None", "test_first -> s1", "s1 -> test_last", "test_last -> None"]
+    assert pytester.path.joinpath("shared.log").read_text() == "set up\n"
+
+
+LATE_WORKER = """
+import os, pathlib, time
+
+def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":  # starts only once gw0's step has been reported
+        deadline = time.monotonic() + 60
+        while not pathlib.Path("step.done").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+"""
+
+
+def run_on_a_terminal(cwd: Path, *args: str) -> str:
+    """A run whose output is a pseudo-terminal, as in a developer's shell: what it wrote, colours removed."""
+    leader, follower = os.openpty()
+    with subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd, stdin=follower, stdout=follower,
+                          stderr=follower, env={**os.environ, "COLUMNS": "100"}) as run:
+        os.close(follower)
+        written = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the run ended and closed its side
+                break
+            if not chunk:
+                break
+            written += chunk
+        run.wait(timeout=120)
+    os.close(leader)
+    return re.sub(r"\x1b\[[0-9;]*m", "", written.decode())
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_steps_start_before_the_last_worker_collected_without_a_redraw_over_their_progress(
+        world: GitWorld, pytester: pytest.Pytester) -> None:
+    """The first worker to collect starts the plan; xdist would redraw its status line in place as
+    each later worker collects, over the progress that has begun on a terminal."""
+    pytester.makeconftest(LATE_WORKER)
+    done = pytester.path / "step.done"
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(1, [f"touch {done}"])))
+    written = run_on_a_terminal(pytester.path, "--waves", "plan.yaml", "-n", "2", "-p", "no:randomly")
+    assert "1 passed" in written, written
+    progress = written[written.index("collecting: 1/2 workers"):written.index("[100%]")]
+    assert progress.split("\r\n", 1)[1].strip() == ".", written  # the dot, and no status written over it

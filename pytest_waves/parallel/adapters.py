@@ -1,17 +1,43 @@
 """Everything pytest-waves takes from pytest-xdist, in one place: the types its hooks pass, its
-default for `--max-worker-restart`, and `LoadScheduling`, which scheduler.py subclasses: it keeps
-the base class's `node2pending`, `node2collection`, `collection_is_completed` and
-`_check_nodes_have_same_collection`, and replaces its dispatching.
-pyproject.toml bounds pytest-xdist to the versions this is tested with."""
+default for `--max-worker-restart`, `LoadScheduling`, which scheduler.py subclasses (it keeps the
+base class's `node2pending`, `node2collection`, `collection_is_completed` and
+`_check_nodes_have_same_collection`, and replaces its dispatching), and the worker's loop, which
+`run_alone` adapts. pyproject.toml bounds pytest-xdist to the versions this is tested with."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import pytest
 from xdist.remote import Producer
+from xdist.report import report_collection_diff
 from xdist.scheduler import LoadScheduling
 from xdist.workermanage import WorkerController
 
-__all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restarts", "stop_workers"]
+__all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restarts", "stop_workers",
+           "can_run_alone", "run_alone", "report_different_collection", "hold_worker_status"]
+
+
+def hold_worker_status(config: pytest.Config | None) -> None:
+    """On a terminal, xdist redraws its line of worker states (`gw0 [12] / gw1 C / …`) in place as
+    each worker finishes collecting. Once steps run before the last worker has collected
+    (scheduler.py), that redraw would write over their progress: from now on the line stays."""
+    dsession = config.pluginmanager.getplugin("dsession") if config is not None else None
+    status = getattr(dsession, "trdist", None)
+    if status is not None and hasattr(status, "setstatus"):
+        setstatus = status.setstatus
+        status.setstatus = lambda *args, **kwargs: setstatus(*args, **{**kwargs, "show": False})
+
+
+def report_different_collection(config: pytest.Config | None, first: Sequence[str], other: Sequence[str],
+                                first_worker: str, worker: str) -> None:
+    """A worker collected other tests than the first: a collection error, worded as xdist words it."""
+    message = report_collection_diff(first, other, first_worker, worker)
+    if message and config is not None:
+        report = pytest.CollectReport(nodeid=worker, outcome="failed", longrepr=message, result=[])
+        config.hook.pytest_collectreport(report=report)
 
 
 def max_worker_restarts(config: pytest.Config) -> int | None:
@@ -31,3 +57,52 @@ def stop_workers(config: pytest.Config) -> None:
     nodes = getattr(session, "nodemanager", None)
     if nodes is not None:
         nodes.teardown_nodes()
+
+
+def can_run_alone() -> bool:
+    """Whether this pytest-xdist's worker loop is the one `run_alone` adapts (3.7 and later: a
+    `TestQueue` that can be looked into). The controller asks, and the workers, which run the same
+    installation (pytest-waves allows only `popen` workers), then adapt their loop."""
+    import xdist.remote as remote
+
+    queue, interactor = getattr(remote, "TestQueue", None), getattr(remote, "WorkerInteractor", None)
+    return all(hasattr(queue, name) for name in ("get", "lock")) and hasattr(interactor, "run_one_test")
+
+
+def run_alone(config: pytest.Config, alone: Callable[[pytest.Item], bool]) -> None:
+    """On an xdist worker: start an item for which `alone(item)` holds as soon as it is its turn.
+
+    xdist's worker starts an item only once it holds the next one, because pytest's teardown is
+    told what comes next (`nextitem`: what to keep set up). A plan step uses no fixtures, so it
+    need not wait: with nothing queued after it, it runs and tears down as a last item would, and
+    the worker then waits for its next item. Once an item that is not alone (a plain test, which
+    may hold session fixtures that such a teardown would end) has started here, every later item
+    waits for its successor, as in xdist; scheduler.py makes the same distinction."""
+    interactor: Any = next((plugin for plugin in config.pluginmanager.get_plugins()
+                            if type(plugin).__name__ == "WorkerInteractor"), None)
+    if interactor is None or not hasattr(interactor, "torun"):
+        raise pytest.UsageError("pytest-waves: this pytest-xdist worker has no queue to run plan steps from "
+                                "(pytest-xdist 3.7 or later is needed)")
+    waited = False  # whether an item that needs its successor has started on this worker
+
+    def run_one_test() -> None:
+        nonlocal waited
+        index = interactor.item_index = interactor.nextitem_index  # xdist's reports are tagged with it
+        session, items = interactor.session, interactor.session.items
+        waited = waited or not alone(items[index])
+        upcoming = interactor.torun.get() if waited else _queued(interactor.torun)
+        start = time.perf_counter()
+        config.hook.pytest_runtest_protocol(item=items[index],
+                                            nextitem=items[upcoming] if isinstance(upcoming, int) else None)
+        interactor.sendevent("runtest_protocol_complete", item_index=index, duration=time.perf_counter() - start)
+        if upcoming is None and not (session.shouldfail or session.shouldstop):  # else xdist's loop ends
+            upcoming = interactor.torun.get()
+        interactor.nextitem_index = upcoming
+
+    interactor.run_one_test = run_one_test
+
+
+def _queued(queue: Any) -> object | None:
+    """The next item index (or xdist's shutdown marker) if one has arrived, without waiting."""
+    with queue.lock() as waiting:
+        return waiting.popleft() if waiting else None

@@ -15,6 +15,7 @@ import pytest_waves.plan.transfer as transfer
 from pytest_waves.parallel.adapters import (
     Producer,
     WorkerController,
+    can_run_alone,
     max_worker_restarts,
     stop_workers,
 )
@@ -22,6 +23,7 @@ from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger
 from pytest_waves.parallel.relay import LiveRelay
 from pytest_waves.parallel.scheduler import WavesScheduling
 from pytest_waves.parallel.units import NodeIds
+from pytest_waves.parallel.worker import ALONE_KEY
 from pytest_waves.plan.kinds import Kind
 from pytest_waves.plan.stepid import issue_of_unit
 from pytest_waves.reporting.status import CRASHED
@@ -53,6 +55,7 @@ class Controller:
         self.setups: dict[str, pytest.TestReport] = {}  # node id → its setup report, which xdist tagged
         # the validated plans, for every worker (and every replacement of a crashed one) to start from
         self.plans = transfer.dumps(state.plans, kinds)
+        self.alone = can_run_alone()  # steps start without waiting for a successor (scheduler.py)
 
     def _relay(self) -> LiveRelay | None:
         """With -v, what the workers' running steps print is shown here (see relay.py)."""
@@ -66,7 +69,7 @@ class Controller:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Producer) -> WavesScheduling:
-        self.scheduler = WavesScheduling(config, self.nodeids, log)
+        self.scheduler = WavesScheduling(config, self.nodeids, log, alone=self.alone)
         return self.scheduler
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
@@ -94,6 +97,7 @@ class Controller:
         node.workerinput[RUN_KEY] = self.state.run_id
         node.workerinput[SLOTS_KEY] = str(self.ledger.path / "slots")
         node.workerinput[INTERRUPTED_KEY] = str(self.interrupted)
+        node.workerinput[ALONE_KEY] = self.alone
         if self.plans is not None:  # None: the plans do not pickle, workers read them (plan/transfer.py)
             node.workerinput[transfer.PLANS_KEY] = self.plans
         if self.relay is not None:

@@ -1,14 +1,20 @@
 """The xdist scheduler: an issue's steps as one unit on one worker, handed out when its dependencies allow.
 
-Two facts of xdist shape it. A worker runs its items strictly in the order it receives them, and it
-starts an item only once it knows the next one (pytest needs `nextitem` for teardown), so the last
-item a worker holds waits until the worker is sent more work or told to shut down. Hence:
+An idle worker gets a *ready* unit (every dependency finished), longest remaining chain first: list
+scheduling on the critical path, as `make -j` does with its jobs. Work starts as soon as one worker
+has collected (on a loaded machine the last of eight workers may be ready a second after the first);
+the others join as they are ready, and one that collected other tests than the first ends the run.
 
-- an idle worker gets a *ready* unit (every dependency finished), longest remaining chain first;
-- a worker holding exactly one item is sent a follow-up at once, so that item runs now: a unit that
-  can start right after it (ready, or waiting only on work queued on that same worker), longest chain
-  first, else one whose unfinished dependencies are all already handed out (it waits for them on the
-  worker, in the ledger); with nothing left, the worker is shut down, which also lets its last item run.
+xdist's worker starts an item only once it knows the next one (pytest needs `nextitem` for
+teardown), so the last item a worker holds would wait until the worker is sent more work or told to
+shut down. A plan step needs no such successor: the workers start it at its turn (adapters.py,
+`run_alone`), so a worker that holds only plan steps simply runs them and is then idle. Once a
+worker has been sent a plain test (which may hold session fixtures), it keeps xdist's rule, and so
+does every worker of an xdist that cannot run steps alone; such a worker, holding exactly one item,
+is sent a follow-up at once, so that the item runs now: a unit that can start right after it (ready,
+or waiting only on work queued on that same worker), longest chain first, else one whose unfinished
+dependencies are all already handed out (it waits for them on the worker, in the ledger); with
+nothing left, the worker is shut down, which also lets its last item run.
 
 Handing out a unit only when every unfinished dependency is already on some worker's queue means no
 worker ever waits for something queued behind its own wait: no deadlock, for any plan and any `-n`.
@@ -22,7 +28,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_waves.parallel.adapters import LoadScheduling, Producer, WorkerController
+from pytest_waves.parallel.adapters import (
+    LoadScheduling,
+    Producer,
+    WorkerController,
+    hold_worker_status,
+    report_different_collection,
+)
 from pytest_waves.parallel.units import NodeIds
 
 READY, IN_SEQUENCE, ELIGIBLE = 0, 1, 2
@@ -42,6 +54,7 @@ class Unit:
     waiting: int = 0  # items of its dependencies not finished yet
     unsent: int = 0  # items of its dependencies not handed to a worker yet
     inherited: bool = False  # the queue of a crashed worker (or a rerun): placed whole, never behind its dependants
+    plain: bool = False  # a test that is not a plan step
 
 
 def build_units(collection: Sequence[str], nodeids: NodeIds) -> list[Unit]:
@@ -52,7 +65,7 @@ def build_units(collection: Sequence[str], nodeids: NodeIds) -> list[Unit]:
         key, deps = found if found is not None else (nodeid, [])
         unit = by_key.get(key)
         if unit is None:
-            unit = by_key[key] = Unit(key=key, indices=[], first=index)
+            unit = by_key[key] = Unit(key=key, indices=[], first=index, plain=found is None)
             unit_deps[key] = deps
         unit.indices.append(index)
     for key, deps in unit_deps.items():
@@ -83,12 +96,18 @@ def _ancestors(units: set[Unit]) -> set[Unit]:
 class WavesScheduling(LoadScheduling):
     """Critical-path list scheduling of plan units; see the module docstring for the rules."""
 
-    def __init__(self, config: pytest.Config, nodeids: NodeIds, log: Producer | None = None) -> None:
+    def __init__(self, config: pytest.Config, nodeids: NodeIds, log: Producer | None = None,
+                 alone: bool = False) -> None:
         super().__init__(config, log)
+        self.alone = alone  # the workers start a plan step without waiting for a successor
+        self.plain: set[int] = set()  # indices of tests that are not plan steps
+        self.mixed: set[WorkerController] = set()  # workers sent a plain test: they wait for successors
         self.log = log.wavessched if log is not None else Producer("wavessched")
         self.nodeids = nodeids
         self.collection: list[str] | None = None
         self.aborted = False
+        self.collections = 0  # collections the workers reported (a replaced worker's too)
+        self.first_worker = ""  # the worker whose collection the others must match
         self.unscheduled: list[Unit] = []
         self.unit_of: dict[int, Unit] = {}  # item index → the unit it was planned in
         self.done: set[int] = set()
@@ -98,16 +117,36 @@ class WavesScheduling(LoadScheduling):
     # -- xdist's Scheduling protocol (nodes and the collection check come from LoadScheduling)
 
     @property
+    def collection_is_completed(self) -> bool:
+        return bool(self.node2collection)  # one worker ready is enough to start (module docstring)
+
+    def add_node_collection(self, node: WorkerController, collection: Sequence[str]) -> None:
+        self.collections += 1
+        self.first_worker = self.first_worker or node.gateway.id
+        if self.collection is not None and list(collection) != self.collection:
+            report_different_collection(self.config, self.collection, collection, self.first_worker,
+                                        node.gateway.id)
+            self.log("**Different tests collected, aborting run**")
+            self.aborted = True
+            return
+        self.node2collection[node] = list(collection)
+
+    @property
     def tests_finished(self) -> bool:
         # A worker's last item runs when it is shut down, so one item left per worker means done.
         if self.aborted:
             return True  # the workers collected different items: nothing to run (xdist says why)
-        return (self.collection_is_completed and self.collection is not None and not self.unscheduled
+        # Every worker's collection is checked against the first before the run may end, even if
+        # the first workers did all the work: a worker that collects other tests is an error.
+        return (self.collections >= self.numnodes and self.collection is not None and not self.unscheduled
                 and all(len(pending) <= 1 for pending in self.node2pending.values()))
 
     @property
     def has_pending(self) -> bool:
-        return bool(self.unscheduled) or any(self.node2pending.values())
+        # xdist reads this only to print its worker status line, and a blank line after it, when a
+        # worker has collected and nothing runs yet. Work starts at the first collection, so from
+        # then on the answer is yes: the line is printed once, not again under the progress.
+        return self.collection is not None
 
     def schedule(self) -> None:
         assert self.collection_is_completed
@@ -120,8 +159,11 @@ class WavesScheduling(LoadScheduling):
             self.collection = collection
             units = build_units(collection, self.nodeids)
             self.unit_of = {index: unit for unit in units for index in unit.indices}
+            self.plain = {index for unit in units if unit.plain for index in unit.indices}
             self._position = {nodeid: index for index, nodeid in enumerate(collection)}
             self.unscheduled.extend(units)
+            if self.collections < self.numnodes:
+                hold_worker_status(self.config)
         self._dispatch()
 
     def mark_test_complete(self, node: WorkerController, item_index: int, duration: float = 0) -> None:
@@ -151,6 +193,7 @@ class WavesScheduling(LoadScheduling):
         as xdist's replacement, or one whose queue does not depend on them).
         """
         pending = self.node2pending.pop(node)
+        self.node2collection.pop(node, None)
         if not pending:
             return None
         assert self.collection is not None
@@ -222,6 +265,8 @@ class WavesScheduling(LoadScheduling):
     def _send(self, node: WorkerController, unit: Unit) -> None:
         self.unscheduled.remove(unit)
         self.node2pending[node].extend(unit.indices)
+        if not self.plain.isdisjoint(unit.indices):
+            self.mixed.add(node)
         for index in unit.indices:
             self.holder[index] = node
             for dependent in self.unit_of[index].dependents:
@@ -229,19 +274,24 @@ class WavesScheduling(LoadScheduling):
         self.log(f"{unit.key} -> {node.gateway.id}")
         node.send_runtest_some(unit.indices)
 
+    def _runs_alone(self, node: WorkerController) -> bool:
+        """Does this worker start its last item without a successor? (See the module docstring.)"""
+        return self.alone and node not in self.mixed
+
     def _dispatch(self) -> None:
-        if self.collection is None:
+        if self.collection is None or self.aborted:
             return
         sent = True
         while sent:
             sent = False
-            live = [node for node in self.node2pending if not node.shutting_down]
+            live = [node for node in self.node2pending if node in self.node2collection and not node.shutting_down]
             for node in live:  # idle workers first: a ready unit starts now, nowhere sooner
                 if not self.node2pending[node] and (unit := self._best(node, READY)):
                     self._send(node, unit)
                     sent = True
             for node in live:  # a worker holding one item runs it only once it has a successor
-                if len(self.node2pending[node]) == 1 and (unit := self._best(node, ELIGIBLE)):
+                if (len(self.node2pending[node]) == 1 and not self._runs_alone(node)
+                        and (unit := self._best(node, ELIGIBLE))):
                     self._send(node, unit)
                     sent = True
         if not self.unscheduled:

@@ -32,6 +32,14 @@ class NodeIds:
         self.plans = {plan.path: plan for plan in plans}
         self.rootpath = rootpath
         self._checks: dict[tuple[str, str], tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]] = {}
+        self._files: dict[str, LoadedPlan | None] = {}
+
+    def _plan_at(self, file_part: str) -> LoadedPlan | None:
+        """The plan a node id's file part names. Resolved once per file: resolving is a system call
+        per path component, and a plan of 400 steps has 400 node ids to place before work starts."""
+        if file_part not in self._files:
+            self._files[file_part] = self.plans.get((self.rootpath / file_part).resolve()) if file_part else None
+        return self._files[file_part]
 
     def step(self, nodeid: str) -> StepRef | None:
         """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
@@ -39,7 +47,7 @@ class NodeIds:
         if len(parts) != 4 or not parts[2].startswith("issue") or not parts[2][5:].isdigit():
             return None
         number = int(parts[2][5:])
-        loaded = self.plans.get((self.rootpath / parts[0]).resolve()) if parts[0] else None
+        loaded = self._plan_at(parts[0])
         # A plan outside the rootdir has an odd file part: then any plan that has this very step will do.
         candidates = [loaded] if loaded is not None else list(self.plans.values())
         for plan in candidates:
@@ -61,7 +69,7 @@ class NodeIds:
         parts = nodeid.split("::")
         if len(parts) != 3 or not parts[1].startswith("wave"):
             return None
-        loaded = self.plans.get((self.rootpath / parts[0]).resolve())
+        loaded = self._plan_at(parts[0])
         wave = next((w for w in loaded.plan.waves if w.key == parts[1]), None) if loaded else None
         if loaded is None or wave is None:
             return None

@@ -14,10 +14,22 @@ from typing import Any
 
 import pytest
 
+from pytest_waves.parallel.adapters import run_alone
 from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger, Stopped
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import recorded_result
 from pytest_waves.session.gate import Gate
+from pytest_waves.session.items import StepItem
+from pytest_waves.session.wave_items import WaveCheck
+
+ALONE_KEY = "waves_steps_run_alone"  # in workerinput when the controller schedules for it (scheduler.py)
+
+
+def let_steps_run_alone(config: pytest.Config) -> None:
+    """A plan step starts as soon as it is its worker's turn, without waiting for a successor to be
+    sent (parallel/adapters.py, run_alone), when the controller says its scheduler counts on it."""
+    if getattr(config, "workerinput", {}).get(ALONE_KEY):
+        run_alone(config, lambda item: isinstance(item, (StepItem, WaveCheck)))
 
 
 def _dependency_marker(item: pytest.Item) -> pytest.Mark | None:
