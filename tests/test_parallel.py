@@ -339,6 +339,26 @@ def test_a_worker_that_ran_a_plain_test_keeps_its_session_fixtures(world: GitWor
     assert pytester.path.joinpath("shared.log").read_text() == "set up\n"
 
 
+TITLES = """
+import xdist.remote
+
+def _title(title):  # where setproctitle would show it in `ps`
+    with open("titles.log", "a") as log:
+        log.write(title + "\\n")
+
+xdist.remote.worker_title = _title
+"""
+
+
+def test_a_worker_running_a_step_says_so_in_its_process_title(run_plan, pytester: pytest.Pytester) -> None:
+    """xdist names the test a worker runs in its process title; a step that starts alone does too."""
+    pytester.makeconftest(TITLES)
+    result = run_plan(issue(1, ["true"]), "-n", "1")
+    result.assert_outcomes(passed=1)
+    titles = pytester.path.joinpath("titles.log").read_text().splitlines()
+    assert titles == ["[pytest-xdist running] plan.yaml::wave1::issue1::s1", "[pytest-xdist idle]"]
+
+
 LATE_WORKER = """
 import os, pathlib, time
 

@@ -83,6 +83,9 @@ def run_alone(config: pytest.Config, alone: Callable[[pytest.Item], bool]) -> No
     if interactor is None or not hasattr(interactor, "torun"):
         raise pytest.UsageError("pytest-waves: this pytest-xdist worker has no queue to run plan steps from "
                                 "(pytest-xdist 3.7 or later is needed)")
+    import xdist.remote as remote
+
+    title = getattr(remote, "worker_title", lambda _: None)  # `ps` shows what a worker runs (setproctitle)
     waited = False  # whether an item that needs its successor has started on this worker
 
     def run_one_test() -> None:
@@ -91,10 +94,13 @@ def run_alone(config: pytest.Config, alone: Callable[[pytest.Item], bool]) -> No
         session, items = interactor.session, interactor.session.items
         waited = waited or not alone(items[index])
         upcoming = interactor.torun.get() if waited else _queued(interactor.torun)
+        title(f"[pytest-xdist running] {items[index].nodeid}")
         start = time.perf_counter()
         config.hook.pytest_runtest_protocol(item=items[index],
                                             nextitem=items[upcoming] if isinstance(upcoming, int) else None)
-        interactor.sendevent("runtest_protocol_complete", item_index=index, duration=time.perf_counter() - start)
+        duration = time.perf_counter() - start
+        title("[pytest-xdist idle]")
+        interactor.sendevent("runtest_protocol_complete", item_index=index, duration=duration)
         if upcoming is None and not (session.shouldfail or session.shouldstop):  # else xdist's loop ends
             upcoming = interactor.torun.get()
         interactor.nextitem_index = upcoming
