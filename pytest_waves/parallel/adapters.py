@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from xdist.remote import Producer
-from xdist.report import report_collection_diff
-from xdist.scheduler import LoadScheduling
-from xdist.workermanage import WorkerController
+
+if TYPE_CHECKING:
+    from xdist.scheduler import LoadScheduling
+    from xdist.workermanage import WorkerController
 
 __all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restarts", "stop_workers",
            "can_run_alone", "run_alone", "report_different_collection", "hold_worker_status"]
+
+
+def __getattr__(name: str) -> Any:
+    """xdist's scheduling and worker-management modules are the controller's: a worker imports this
+    module for `run_alone`, and loading them there would add to every worker's start-up."""
+    if name == "LoadScheduling":
+        from xdist.scheduler import LoadScheduling
+
+        return LoadScheduling
+    if name == "WorkerController":
+        from xdist.workermanage import WorkerController
+
+        return WorkerController
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def hold_worker_status(config: pytest.Config | None) -> None:
@@ -34,6 +49,8 @@ def hold_worker_status(config: pytest.Config | None) -> None:
 def report_different_collection(config: pytest.Config | None, first: Sequence[str], other: Sequence[str],
                                 first_worker: str, worker: str) -> None:
     """A worker collected other tests than the first: a collection error, worded as xdist words it."""
+    from xdist.report import report_collection_diff
+
     message = report_collection_diff(first, other, first_worker, worker)
     if message and config is not None:
         report = pytest.CollectReport(nodeid=worker, outcome="failed", longrepr=message, result=[])
