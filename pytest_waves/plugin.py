@@ -92,7 +92,7 @@ def _distribute(config: pytest.Config, settings: Settings, state: WavesState, ki
         from pytest_waves.parallel.worker import Worker, let_steps_run_alone
 
         REAPER.watched = (os.getppid(),)  # xdist's controller: its death ends this worker's steps too
-        let_steps_run_alone(config)
+        let_steps_run_alone(config, state.plans.values())
         state.worker = Worker.from_config(config, state.gate)
         if state.worker is not None:
             config.pluginmanager.register(state.worker, "waves-worker")

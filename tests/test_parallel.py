@@ -339,6 +339,41 @@ def test_a_worker_that_ran_a_plain_test_keeps_its_session_fixtures(world: GitWor
     assert pytester.path.joinpath("shared.log").read_text() == "set up\n"
 
 
+LOOKALIKE = """
+import pytest
+
+class Check(pytest.Item):
+    def runtest(self):
+        pass
+
+class Level(pytest.Collector):
+    def collect(self):
+        if self.name == "issue1":
+            yield Check.from_parent(self, name="s1")
+        else:
+            yield Level.from_parent(self, name="issue1")
+
+class Checks(pytest.File):
+    def collect(self):
+        yield Level.from_parent(self, name="wave1")
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name == "other.check":
+        return Checks.from_parent(parent, path=file_path)
+"""
+
+
+def test_a_test_named_like_a_plan_step_is_a_plain_test(world: GitWorld, pytester: pytest.Pytester) -> None:
+    """`other.check::wave1::issue1::s1` is no step of the plan: the controller and the worker agree on
+    it, so the worker's next step is not left waiting for a successor that is never sent."""
+    pytester.makeconftest(LOOKALIKE)
+    pytester.path.joinpath("other.check").write_text("")
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(1, ["true"]) + issue(2, ["true"], (1,))))
+    result = pytester.runpytest_subprocess("plan.yaml", "other.check", "--waves", "plan.yaml", "-n", "1",
+                                           "-p", "no:randomly", timeout=60)
+    result.assert_outcomes(passed=3)
+
+
 TITLES = """
 import xdist.remote
 

@@ -33,6 +33,7 @@ class NodeIds:
         self.rootpath = rootpath
         self._checks: dict[tuple[str, str], tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]] = {}
         self._files: dict[str, LoadedPlan | None] = {}
+        self._exists: dict[str, bool] = {}
 
     def _plan_at(self, file_part: str) -> LoadedPlan | None:
         """The plan a node id's file part names. Resolved once per file: resolving is a system call
@@ -41,6 +42,11 @@ class NodeIds:
             self._files[file_part] = self.plans.get((self.rootpath / file_part).resolve()) if file_part else None
         return self._files[file_part]
 
+    def _is_file(self, file_part: str) -> bool:
+        if file_part not in self._exists:
+            self._exists[file_part] = bool(file_part) and (self.rootpath / file_part).is_file()
+        return self._exists[file_part]
+
     def step(self, nodeid: str) -> StepRef | None:
         """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
         parts = nodeid.split("::")
@@ -48,8 +54,9 @@ class NodeIds:
             return None
         number = int(parts[2][5:])
         loaded = self._plan_at(parts[0])
-        # A plan outside the rootdir has an odd file part: then any plan that has this very step will do.
-        candidates = [loaded] if loaded is not None else list(self.plans.values())
+        # A plan outside the rootdir has an odd file part, naming no file: then any plan that has this
+        # very step will do. A file that is not a plan holds no plan step, whatever its ids look like.
+        candidates = [loaded] if loaded is not None else [] if self._is_file(parts[0]) else list(self.plans.values())
         for plan in candidates:
             if parts[3] in plan.step_names(number):
                 return StepRef(plan, StepId(plan.key, number, parts[3]))

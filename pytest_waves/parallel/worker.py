@@ -8,7 +8,7 @@ decides exactly as it does without xdist.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +16,23 @@ import pytest
 
 from pytest_waves.parallel.adapters import run_alone
 from pytest_waves.parallel.ledger import LEDGER_KEY, Ledger, Stopped
+from pytest_waves.parallel.units import NodeIds
+from pytest_waves.plan.loader import LoadedPlan
 from pytest_waves.plan.stepid import StepId
 from pytest_waves.session.adapters import recorded_result
 from pytest_waves.session.gate import Gate
-from pytest_waves.session.items import StepItem
-from pytest_waves.session.wave_items import WaveCheck
 
 ALONE_KEY = "waves_steps_run_alone"  # in workerinput when the controller schedules for it (scheduler.py)
 
 
-def let_steps_run_alone(config: pytest.Config) -> None:
+def let_steps_run_alone(config: pytest.Config, plans: Iterable[LoadedPlan]) -> None:
     """A plan step starts as soon as it is its worker's turn, without waiting for a successor to be
-    sent (parallel/adapters.py, run_alone), when the controller says its scheduler counts on it."""
+    sent (parallel/adapters.py, run_alone), when the controller says its scheduler counts on it.
+    What is a plan step is decided by node id, exactly as the controller's scheduler decides it: were
+    they to disagree, the worker would wait for a successor that the controller never sends."""
     if getattr(config, "workerinput", {}).get(ALONE_KEY):
-        run_alone(config, lambda item: isinstance(item, (StepItem, WaveCheck)))
+        nodeids = NodeIds(plans, config.rootpath)
+        run_alone(config, lambda item: nodeids.unit(item.nodeid) is not None)
 
 
 def _dependency_marker(item: pytest.Item) -> pytest.Mark | None:
