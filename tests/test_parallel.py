@@ -374,6 +374,42 @@ def test_a_test_named_like_a_plan_step_is_a_plain_test(world: GitWorld, pytester
     result.assert_outcomes(passed=3)
 
 
+CRASH_BEFORE_LATE_WORKER = """
+import os, pathlib, time
+
+def pytest_configure(config):
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":  # collects after gw0 crashed and gw2 replaced it
+        deadline = time.monotonic() + 60
+        while not pathlib.Path("gw2.collected").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+
+def pytest_collection_finish(session):
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw2":
+        pathlib.Path("gw2.collected").touch()
+"""
+
+
+def test_a_late_workers_collection_is_checked_after_another_worker_crashed(world: GitWorld,
+                                                                          pytester: pytest.Pytester) -> None:
+    """A crashed worker's collection does not stand for a worker that has not collected yet: gw1,
+    which collects other tests, is still checked once gw0 crashed and gw2 replaced it."""
+    pytester.makeconftest(CRASH_BEFORE_LATE_WORKER)
+    pytester.makepyfile(test_w="""
+        import os, pytest
+
+        @pytest.mark.parametrize("w", ["late" if os.environ.get("PYTEST_XDIST_WORKER") == "gw1" else "early"])
+        def test_w(w):
+            pass
+    """)
+    plan = issue(1, ["kill -9 $PPID"]) + issue(2, ["true"])  # the step's shell's parent: its worker
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, plan))
+    result = pytester.runpytest_subprocess("plan.yaml", "test_w.py", "--waves", "plan.yaml", "-n", "2",
+                                           "-p", "no:randomly", timeout=120)
+    result.stdout.fnmatch_lines(["*replacing crashed worker gw0*", "*Different tests were collected*"])
+    assert result.ret != pytest.ExitCode.OK
+
+
 TITLES = """
 import xdist.remote
 

@@ -113,6 +113,8 @@ class Controller:
                 self.ledger.stop()
             return
         self.crashes += 1
+        if self.scheduler is not None:
+            self.scheduler.crashed(node)
         if self.max_restarts is not None and self.crashes > self.max_restarts:
             self.ledger.stop()
 

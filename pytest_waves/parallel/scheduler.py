@@ -106,7 +106,7 @@ class WavesScheduling(LoadScheduling):
         self.nodeids = nodeids
         self.collection: list[str] | None = None
         self.aborted = False
-        self.collections = 0  # collections the workers reported (a replaced worker's too)
+        self.collected: set[WorkerController] = set()  # workers whose collection was checked, crashed ones not
         self.first_worker = ""  # the worker whose collection the others must match
         self.unscheduled: list[Unit] = []
         self.unit_of: dict[int, Unit] = {}  # item index → the unit it was planned in
@@ -121,7 +121,7 @@ class WavesScheduling(LoadScheduling):
         return bool(self.node2collection)  # one worker ready is enough to start (module docstring)
 
     def add_node_collection(self, node: WorkerController, collection: Sequence[str]) -> None:
-        self.collections += 1
+        self.collected.add(node)
         self.first_worker = self.first_worker or node.gateway.id
         if self.collection is not None and list(collection) != self.collection:
             report_different_collection(self.config, self.collection, collection, self.first_worker,
@@ -138,7 +138,7 @@ class WavesScheduling(LoadScheduling):
             return True  # the workers collected different items: nothing to run (xdist says why)
         # Every worker's collection is checked against the first before the run may end, even if
         # the first workers did all the work: a worker that collects other tests is an error.
-        return (self.collections >= self.numnodes and self.collection is not None and not self.unscheduled
+        return (len(self.collected) >= self.numnodes and self.collection is not None and not self.unscheduled
                 and all(len(pending) <= 1 for pending in self.node2pending.values()))
 
     @property
@@ -162,7 +162,7 @@ class WavesScheduling(LoadScheduling):
             self.plain = {index for unit in units if unit.plain for index in unit.indices}
             self._position = {nodeid: index for index, nodeid in enumerate(collection)}
             self.unscheduled.extend(units)
-            if self.collections < self.numnodes:
+            if len(self.collected) < self.numnodes:
                 hold_worker_status(self.config)
         self._dispatch()
 
@@ -184,6 +184,11 @@ class WavesScheduling(LoadScheduling):
 
     def remove_pending_tests_from_node(self, node: WorkerController, indices: Sequence[int]) -> None:
         raise NotImplementedError("pytest-waves never steals work from a worker")
+
+    def crashed(self, node: WorkerController) -> None:
+        """A worker died: xdist's replacement, or xdist's shutdown when it replaces no more, stands in
+        for it. Until the replacement has collected, not every worker's collection has been checked."""
+        self.collected.discard(node)
 
     def remove_node(self, node: WorkerController) -> str | None:
         """A worker finished or crashed: the item it was running is the crash item.
