@@ -320,8 +320,39 @@ def test_a_step_starts_without_waiting_for_a_successor(run_plan, pytester: pytes
     pytester.makeconftest(NEXT_ITEM)
     result = run_plan(issue(1, ["true", "true"]) + issue(2, ["true"], depends=(1,)), "-n", "1")
     result.assert_outcomes(passed=3)
+    log = pytester.path.joinpath("next.log").read_text().splitlines()
+    # s2 is sent with s1 but reaches the worker's queue a moment later: s1 may not see it yet
+    assert log[0] in ("s1 -> s2", "s1 -> None")
+    assert log[1:] == ["s2 -> None", "s1 -> None"]  # #1's last step did not wait for #2's first
+
+
+UNKNOWN_XDIST = NEXT_ITEM + """
+import pytest_waves.parallel.adapters as adapters
+
+adapters.RUN_ALONE_TESTED = ()  # as on a pytest-xdist release that run_alone was not checked against
+"""
+
+
+def test_on_an_xdist_release_it_was_not_checked_against_steps_wait_for_a_successor(
+        world: GitWorld, pytester: pytest.Pytester) -> None:
+    """xdist's own worker loop then runs the steps, and the scheduler sends the worker its next
+    unit so that its last step need not wait for the end of the run."""
+    pytester.makeconftest(UNKNOWN_XDIST)  # in a process of its own: the patch must not outlive the run
+    plan = issue(1, ["true", "true"]) + issue(2, ["true"], depends=(1,))
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, plan))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "1", timeout=120)
+    result.assert_outcomes(passed=3)
     assert pytester.path.joinpath("next.log").read_text().splitlines() == [
-        "s1 -> s2", "s2 -> None", "s1 -> None"]
+        "s1 -> s2", "s2 -> s1", "s1 -> None"]
+
+
+@pytest.mark.parametrize(("version", "known"), [("3.7.0", True), ("3.8.0", True), ("3.8.1.dev3", True),
+                                                ("3.6.1", False), ("3.9.0", False), ("4.0.0", False),
+                                                ("3.10", False), ("unknown", False)])
+def test_steps_start_alone_only_on_the_xdist_releases_checked(version: str, known: bool) -> None:
+    from pytest_waves.parallel.adapters import can_run_alone
+
+    assert can_run_alone(version) is known
 
 
 def test_a_worker_that_ran_a_plain_test_keeps_its_session_fixtures(world: GitWorld,

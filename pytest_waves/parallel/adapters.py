@@ -6,6 +6,7 @@ base class's `node2pending`, `node2collection`, `collection_is_completed` and
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -76,12 +77,22 @@ def stop_workers(config: pytest.Config) -> None:
         nodes.teardown_nodes()
 
 
-def can_run_alone() -> bool:
-    """Whether this pytest-xdist's worker loop is the one `run_alone` adapts (3.7 and later: a
-    `TestQueue` that can be looked into). The controller asks, and the workers, which run the same
+# The pytest-xdist releases whose worker loop `run_alone` has been checked against, line by line.
+RUN_ALONE_TESTED = ((3, 7), (3, 8))
+
+
+def can_run_alone(version: str | None = None) -> bool:
+    """Whether this pytest-xdist's worker loop is the one `run_alone` adapts: a release it was
+    checked against (3.7 brought a `TestQueue` that can be looked into). On any other, steps wait for
+    their successor as xdist's items do, and the scheduler sends follow-ups (scheduler.py): slower
+    on some plans, never wrong. The controller asks, and the workers, which run the same
     installation (pytest-waves allows only `popen` workers), then adapt their loop."""
+    import xdist
     import xdist.remote as remote
 
+    found = re.match(r"(\d+)\.(\d+)", version if version is not None else getattr(xdist, "__version__", ""))
+    if found is None or (int(found[1]), int(found[2])) not in RUN_ALONE_TESTED:
+        return False
     queue, interactor = getattr(remote, "TestQueue", None), getattr(remote, "WorkerInteractor", None)
     return all(hasattr(queue, name) for name in ("get", "lock")) and hasattr(interactor, "run_one_test")
 
