@@ -503,5 +503,17 @@ def test_steps_start_before_the_last_worker_collected_without_a_redraw_over_thei
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(1, [f"touch {done}"])))
     written = run_on_a_terminal(pytester.path, "--waves", "plan.yaml", "-n", "2", "-p", "no:randomly")
     assert "1 passed" in written, written
-    progress = written[written.index("collecting: 1/2 workers"):written.index("[100%]")]
+    progress = written[written.index("2 workers [1 item]"):written.index("[100%]")]
     assert progress.split("\r\n", 1)[1].strip() == ".", written  # the dot, and no status written over it
+
+
+def test_a_ci_log_counts_the_items_when_work_starts_before_the_last_worker_collected(
+        world: GitWorld, pytester: pytest.Pytester) -> None:
+    """Not a terminal: xdist writes its status line once, when work starts, and it gives the count."""
+    pytester.makeconftest(LATE_WORKER)
+    done = pytester.path / "step.done"
+    pytester.path.joinpath("plan.yaml").write_text(plan_text(world, issue(1, [f"touch {done}"])))
+    result = pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2", "-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["created: 2/2 workers", "2 workers [1 item]"])
+    result.stdout.no_fnmatch_line("collecting: *")

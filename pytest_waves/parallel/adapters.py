@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from xdist.workermanage import WorkerController
 
 __all__ = ["LoadScheduling", "Producer", "WorkerController", "max_worker_restarts", "stop_workers",
-           "can_run_alone", "run_alone", "report_different_collection", "hold_worker_status"]
+           "can_run_alone", "run_alone", "report_different_collection", "hold_worker_status",
+           "count_from_the_first_collection"]
 
 
 def __getattr__(name: str) -> Any:
@@ -45,6 +46,29 @@ def hold_worker_status(config: pytest.Config | None) -> None:
     if status is not None and hasattr(status, "setstatus"):
         setstatus = status.setstatus
         status.setstatus = lambda *args, **kwargs: setstatus(*args, **{**kwargs, "show": False})
+
+
+def count_from_the_first_collection(config: pytest.Config | None) -> None:
+    """xdist's status line says `8 workers [400 items]` only once every worker has collected, and
+    until then `collecting: 1/8 workers`. Work starts at the first collection (scheduler.py), and that
+    is when the line is last shown (in a CI log, the only time): from then on it gives the count."""
+    if config is None:
+        return
+    status = getattr(config.pluginmanager.getplugin("dsession"), "trdist", None)
+    if status is None or not hasattr(status, "getstatus") or getattr(status, "_status", None) is None:
+        return
+    from xdist.dsession import WorkerStatus
+
+    getstatus, quiet = status.getstatus, config.option.verbose < 0  # quiet: xdist's own words
+
+    def counted() -> str:
+        done = [count for state, count in status._status.values() if state == WorkerStatus.CollectionDone]
+        if not done or quiet:
+            return getstatus()
+        workers, items = len(status._status), done[0]
+        return f"{workers} worker{'s' * (workers != 1)} [{items} item{'s' * (items != 1)}]"
+
+    status.getstatus = counted
 
 
 def report_different_collection(config: pytest.Config | None, first: Sequence[str], other: Sequence[str],

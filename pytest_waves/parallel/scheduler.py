@@ -32,6 +32,7 @@ from pytest_waves.parallel.adapters import (
     LoadScheduling,
     Producer,
     WorkerController,
+    count_from_the_first_collection,
     hold_worker_status,
     report_different_collection,
 )
@@ -122,7 +123,9 @@ class WavesScheduling(LoadScheduling):
 
     def add_node_collection(self, node: WorkerController, collection: Sequence[str]) -> None:
         self.collected.add(node)
-        self.first_worker = self.first_worker or node.gateway.id
+        if not self.first_worker:
+            self.first_worker = node.gateway.id
+            count_from_the_first_collection(self.config)
         if self.collection is not None and list(collection) != self.collection:
             report_different_collection(self.config, self.collection, collection, self.first_worker,
                                         node.gateway.id)
