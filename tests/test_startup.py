@@ -162,7 +162,8 @@ import pytest
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     who = getattr(config, "workerinput", {}).get("workerid", "controller")
-    found = [name for name in ("yaml", "filelock", "git") if name in sys.modules]
+    found = [name for name in ("yaml", "filelock", "git", "xdist.scheduler", "xdist.workermanage")
+             if name in sys.modules]
     with open(os.path.join(os.environ["IMPORTS_REPORT"], who), "w") as out:
         out.write(" ".join(found))
 """
@@ -171,13 +172,14 @@ def pytest_unconfigure(config):
 def test_workers_import_only_what_their_steps_need(world: GitWorld, pytester: pytest.Pytester,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker takes the controller's plan, so it never parses YAML; `run` steps take no file lock
-    and no GitPython. Each of these costs every worker 10-70 ms at start-up."""
+    and no GitPython; xdist's schedulers are the controller's. Each of these costs every worker
+    milliseconds (xdist's) to tens of milliseconds at start-up."""
     pytester.makeconftest(REPORT_IMPORTS)
     monkeypatch.setenv("IMPORTS_REPORT", str(pytester.mkdir("imports")))
     pytester.path.joinpath("plan.yaml").write_text(plan_text(world, TWO_ISSUES))
     pytester.runpytest_subprocess("--waves", "plan.yaml", "-n", "2").assert_outcomes(passed=2)
     found = {path.name: path.read_text() for path in (pytester.path / "imports").iterdir()}
-    assert found == {"controller": "yaml", "gw0": "", "gw1": ""}
+    assert found == {"controller": "yaml xdist.scheduler xdist.workermanage", "gw0": "", "gw1": ""}
 
 
 # Options models no import can find: built by create_model, and a class made inside a function.
