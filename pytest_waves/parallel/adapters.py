@@ -37,12 +37,17 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _worker_status(config: pytest.Config | None) -> Any:
+    """xdist's writer of the worker status line (its TerminalDistReporter), if this run has one."""
+    dsession = config.pluginmanager.getplugin("dsession") if config is not None else None
+    return getattr(dsession, "trdist", None)
+
+
 def hold_worker_status(config: pytest.Config | None) -> None:
     """On a terminal, xdist redraws its line of worker states (`gw0 [12] / gw1 C / …`) in place as
     each worker finishes collecting. Once steps run before the last worker has collected
     (scheduler.py), that redraw would write over their progress: from now on the line stays."""
-    dsession = config.pluginmanager.getplugin("dsession") if config is not None else None
-    status = getattr(dsession, "trdist", None)
+    status = _worker_status(config)
     if status is not None and hasattr(status, "setstatus"):
         setstatus = status.setstatus
         status.setstatus = lambda *args, **kwargs: setstatus(*args, **{**kwargs, "show": False})
@@ -52,10 +57,8 @@ def count_from_the_first_collection(config: pytest.Config | None) -> None:
     """xdist's status line says `8 workers [400 items]` only once every worker has collected, and
     until then `collecting: 1/8 workers`. Work starts at the first collection (scheduler.py), and that
     is when the line is last shown (in a CI log, the only time): from then on it gives the count."""
-    if config is None:
-        return
-    status = getattr(config.pluginmanager.getplugin("dsession"), "trdist", None)
-    if status is None or not hasattr(status, "getstatus") or getattr(status, "_status", None) is None:
+    status = _worker_status(config)
+    if config is None or not hasattr(status, "getstatus") or getattr(status, "_status", None) is None:
         return
     from xdist.dsession import WorkerStatus
 

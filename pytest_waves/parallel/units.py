@@ -32,20 +32,20 @@ class NodeIds:
         self.plans = {plan.path: plan for plan in plans}
         self.rootpath = rootpath
         self._checks: dict[tuple[str, str], tuple[list[tuple[str, list[int]]], list[tuple[str, list[int]]]]] = {}
-        self._files: dict[str, LoadedPlan | None] = {}
-        self._exists: dict[str, bool] = {}
+        self._files: dict[str, tuple[LoadedPlan | None, bool]] = {}
 
-    def _plan_at(self, file_part: str) -> LoadedPlan | None:
-        """The plan a node id's file part names. Resolved once per file: resolving is a system call
-        per path component, and a plan of 400 steps has 400 node ids to place before work starts."""
+    def _file(self, file_part: str) -> tuple[LoadedPlan | None, bool]:
+        """The plan a node id's file part names, and whether it names a file at all. Looked up once
+        per file: resolving is a system call per path component, and a plan of 400 steps has 400 node
+        ids to place before work starts."""
         if file_part not in self._files:
-            self._files[file_part] = self.plans.get((self.rootpath / file_part).resolve()) if file_part else None
+            path = self.rootpath / file_part
+            self._files[file_part] = ((self.plans.get(path.resolve()), path.is_file()) if file_part
+                                      else (None, False))
         return self._files[file_part]
 
-    def _is_file(self, file_part: str) -> bool:
-        if file_part not in self._exists:
-            self._exists[file_part] = bool(file_part) and (self.rootpath / file_part).is_file()
-        return self._exists[file_part]
+    def _plan_at(self, file_part: str) -> LoadedPlan | None:
+        return self._file(file_part)[0]
 
     def step(self, nodeid: str) -> StepRef | None:
         """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
@@ -53,10 +53,10 @@ class NodeIds:
         if len(parts) != 4 or not parts[2].startswith("issue") or not parts[2][5:].isdigit():
             return None
         number = int(parts[2][5:])
-        loaded = self._plan_at(parts[0])
+        loaded, is_file = self._file(parts[0])
         # A plan outside the rootdir has an odd file part, naming no file: then any plan that has this
         # very step will do. A file that is not a plan holds no plan step, whatever its ids look like.
-        candidates = [loaded] if loaded is not None else [] if self._is_file(parts[0]) else list(self.plans.values())
+        candidates = [loaded] if loaded is not None else [] if is_file else list(self.plans.values())
         for plan in candidates:
             if parts[3] in plan.step_names(number):
                 return StepRef(plan, StepId(plan.key, number, parts[3]))
