@@ -35,7 +35,7 @@ def shapes(scale: float) -> dict[str, Shape]:
     fan: Shape = {1: ([], [2, 2])}
     fan.update({n: ([1], [rng.choice([2, 3, 4]) for _ in range(3)]) for n in range(2, 10)})
     fan[10] = (list(range(2, 10)), [2, 2])
-    found = {
+    found: dict[str, Shape] = {
         "chain (5 issues)": {n: ([n - 1] if n > 1 else [], [1.0] * 4) for n in range(1, 6)},
         "diamond (A,B → C)": {1: ([], [2.0] * 4), 2: ([], [2.5] * 4), 3: ([1, 2], [2.5] * 4)},
         "fan-out 8 + join": fan,

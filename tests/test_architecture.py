@@ -138,7 +138,9 @@ def test_only_the_entry_point_imports_the_hook_specifications() -> None:
 
 
 def test_the_package_is_fully_typed() -> None:
-    """mypy over the package, with pyproject.toml's settings: the types are part of the shape."""
+    """mypy over the package and the benchmark scripts (which no test runs), with pyproject.toml's
+    settings: the types are part of the shape."""
     mypy = pytest.importorskip("mypy.api")
-    out, err, status = mypy.run(["--config-file", str(PACKAGE.parent / "pyproject.toml"), str(PACKAGE)])
+    out, err, status = mypy.run(["--config-file", str(PACKAGE.parent / "pyproject.toml"), str(PACKAGE),
+                                 str(PACKAGE.parent / "benchmarks")])
     assert status == 0, out + err
