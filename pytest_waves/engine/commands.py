@@ -252,7 +252,9 @@ class _Reader:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """TERM the whole group, then KILL what is left: grandchildren die with the command."""
+    """TERM the whole group, then KILL what is left: grandchildren die with the command. Returns once
+    no process of the group runs: a killed process lets go of its pipe before it has ended, and the
+    step must not end while something it started still runs."""
     for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)
@@ -260,16 +262,46 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
             pass
         try:
             process.wait(timeout=grace)
-            if sig == signal.SIGKILL or _group_gone(process.pid):
-                return
         except subprocess.TimeoutExpired:
             continue
+        if sig == signal.SIGKILL:
+            _await_group_end(process.pid, time.monotonic() + KILL_GRACE_SECONDS)
+            return
+        if not _group_runs(process.pid):
+            return
 
 
-def _group_gone(pgid: int) -> bool:
+def _await_group_end(pgid: int, deadline: float) -> None:
+    """Killed, a process still has to finish exiting (the kernel frees its files first): wait for
+    that, not forever (a process in uninterruptible I/O ends when that I/O does)."""
+    while _group_runs(pgid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _group_runs(pgid: int) -> bool:
+    """Does a process of the group still run? A zombie does not: it has ended, and only its
+    parent's wait is left (an orphan's parent is init, which may reap it much later)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
+        return False
+    try:
+        entries = os.scandir("/proc")
+    except OSError:  # no /proc (macOS): a member counts until it is reaped
         return True
+    with entries:
+        for entry in entries:
+            if entry.name.isdigit() and _runs_in_group(Path(entry.path, "stat"), pgid):
+                return True
     return False
+
+
+def _runs_in_group(stat: Path, pgid: int) -> bool:
+    try:
+        text = stat.read_bytes()
+    except OSError:  # ended meanwhile
+        return False
+    # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ")"
+    state, _, group = text[text.rindex(b")") + 2:].split(b" ", 3)[:3]
+    return int(group) == pgid and state not in (b"Z", b"X")
 
