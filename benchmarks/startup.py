@@ -64,7 +64,7 @@ def main() -> None:
           f"of medians {statistics.median(ours) / statistics.median(bare):.2f} "
           f"(machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
     for name, walls in arms.items():
-        print(f"{name} (bare workers): {min(walls):.2f}-{max(walls):.2f}s, "
+        print(f"{name}, bare workers: {min(walls):.2f}-{max(walls):.2f}s, "
               f"ratio of summed walls {sum(walls) / sum(bare):.2f}, "
               f"of medians {statistics.median(walls) / statistics.median(bare):.2f}")
 

@@ -44,9 +44,6 @@ class NodeIds:
                                       else (None, False))
         return self._files[file_part]
 
-    def _plan_at(self, file_part: str) -> LoadedPlan | None:
-        return self._file(file_part)[0]
-
     def step(self, nodeid: str) -> StepRef | None:
         """`plans/x.yaml::wave2::issue154::clippy` → that step of that plan; anything else → None."""
         parts = nodeid.split("::")
@@ -76,7 +73,7 @@ class NodeIds:
         parts = nodeid.split("::")
         if len(parts) != 3 or not parts[1].startswith("wave"):
             return None
-        loaded = self._plan_at(parts[0])
+        loaded, _ = self._file(parts[0])
         wave = next((w for w in loaded.plan.waves if w.key == parts[1]), None) if loaded else None
         if loaded is None or wave is None:
             return None
